@@ -1,0 +1,132 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// maxBody bounds request bodies: the longest valid one (a 20000-character
+// reply) is far below it.
+const maxBody = 1 << 20
+
+// decode reads a JSON body strictly into dst: unknown fields, wrong types,
+// trailing data and bodies over maxBody are 400s.
+func decode(c *gin.Context, dst any) error {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequestf("body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax  *json.SyntaxError
+		typ     *json.UnmarshalTypeError
+		tooBig  *http.MaxBytesError
+		nullErr *nullError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return badRequestf("request body is empty; a JSON object is required")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequestf("request body is not valid JSON")
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return badRequestf("field %q must be of JSON type %s", typ.Field, jsonType(typ.Type.Kind().String()))
+		}
+		return badRequestf("request body must be a JSON object")
+	case errors.As(err, &tooBig):
+		return badRequestf("request body is larger than %d bytes", maxBody)
+	case errors.As(err, &nullErr):
+		return badRequestf("field %q must not be null", nullErr.field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return badRequestf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return badRequestf("request body could not be read: %s", err.Error())
+	}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "int", "int64", "int32", "float64":
+		return "number"
+	case "slice":
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+// nullError is a null for a field that must not be null.
+type nullError struct{ field string }
+
+func (e *nullError) Error() string { return "null field " + e.field }
+
+// Optional is a JSON field that may be absent, null or a value; partial
+// updates need all three.
+type Optional[T any] struct {
+	Set   bool // present in the body
+	Null  bool // present and null
+	Value T
+}
+
+// UnmarshalJSON records presence and nullness.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// Ptr is the value, or nil when absent or null.
+func (o Optional[T]) Ptr() *T {
+	if !o.Set || o.Null {
+		return nil
+	}
+	v := o.Value
+	return &v
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeJSON sends v with status.
+func writeJSON(c *gin.Context, status int, v any) {
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(status)
+	c.Writer.WriteHeaderNow()
+	_ = jsonEncode(c.Writer, v)
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+func quoteETag(version int64) string { return fmt.Sprintf(`"%d"`, version) }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
+
+	"github.com/ticketd/ticketd/api"
+	"github.com/ticketd/ticketd/devserver"
+	"github.com/ticketd/ticketd/migrations"
+	"github.com/ticketd/ticketd/models"
+	"github.com/ticketd/ticketd/workflows"
+)
+
+// demoUsers are created on the first start of dev mode.
+var demoUsers = []struct {
+	email, name string
+	role        models.Role
+}{
+	{"admin@example.com", "Ada Admin", models.RoleAdmin},
+	{"agent@example.com", "Alan Agent", models.RoleAgent},
+	{"customer@example.com", "Carla Customer", models.RoleCustomer},
+	{"customer2@example.com", "Chris Customer", models.RoleCustomer},
+}
+
+func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("dev", stderr)
+	cfg.commonFlags(fs)
+	temporalAddr := fs.String("temporal-addr", "127.0.0.1:7233", "embedded Temporal frontend address (loopback)")
+	uiAddr := fs.String("ui-addr", "127.0.0.1:8233", `embedded Temporal Web UI address (loopback; "" disables)`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	secret, err := cfg.jwtSecret(true)
+	if err != nil {
+		return err
+	}
+
+	addr := cfg.TemporalAddress
+	uiURL := ""
+	if addr == "" {
+		ts, err := devserver.Start(ctx, devserver.Config{
+			DataDir:          filepath.Join(cfg.DataDir, "temporal"),
+			FrontendAddr:     *temporalAddr,
+			UIAddr:           *uiAddr,
+			Namespace:        cfg.TemporalNamespace,
+			SearchAttributes: workflows.SearchAttributes(),
+			Logger:           log.With("component", "temporal-server"),
+		})
+		if err != nil {
+			return fmt.Errorf("start embedded temporal: %w", err)
+		}
+		defer func() {
+			if err := ts.Stop(); err != nil {
+				log.Warn("stop embedded temporal", "err", err)
+			}
+		}()
+		addr, uiURL = ts.FrontendHostPort(), ts.UIURL()
+	}
+
+	db, err := cfg.openDB(log)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	if err := migrations.Up(db); err != nil {
+		return err
+	}
+	tc, err := cfg.dialTemporal(addr, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if cfg.TemporalAddress != "" {
+		ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
+	}
+	w := newWorker(tc, db)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, func(bound string) {
+			if err := printWelcome(gctx, stdout, db, secret, bound, addr, uiURL); err != nil {
+				log.Error("demo users", "err", err)
+			}
+		})
+	})
+	return g.Wait()
+}
+
+// printWelcome creates the demo users on first start and prints where
+// everything is, with a token per demo user.
+func printWelcome(ctx context.Context, out io.Writer, db *gorm.DB, secret []byte, apiAddr, temporalAddr, uiURL string) error {
+	store := models.NewStore(db)
+	fmt.Fprintf(out, "\nticketd dev is running\n  API:          http://%s/api/v1  (spec: http://%s/openapi.yaml)\n  Temporal:     %s\n", apiAddr, apiAddr, temporalAddr)
+	if uiURL != "" {
+		fmt.Fprintf(out, "  Temporal UI:  %s\n", uiURL)
+	}
+	fmt.Fprintf(out, "\nDemo users (tokens valid 7 days; make more with `ticketd token --email E`):\n")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for _, d := range demoUsers {
+		u, err := store.GetUserByEmail(ctx, d.email)
+		if errors.Is(err, models.ErrNotFound) {
+			u = models.User{ID: uuid.Must(uuid.NewV7()).String(), Email: d.email, Name: d.name, Role: d.role,
+				Active: true, CreatedAt: now, UpdatedAt: now}
+			err = store.CreateUser(ctx, &u)
+		}
+		if err != nil {
+			return fmt.Errorf("demo user %s: %w", d.email, err)
+		}
+		tok, err := api.IssueToken(secret, u.ID, 7*24*time.Hour, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n  %-8s %s\n  export %s_TOKEN=%s\n", u.Role, u.Email, tokenVar(u.Email), tok)
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+func tokenVar(email string) string {
+	switch email {
+	case "admin@example.com":
+		return "ADMIN"
+	case "agent@example.com":
+		return "AGENT"
+	case "customer@example.com":
+		return "CUSTOMER"
+	default:
+		return "CUSTOMER2"
+	}
+}

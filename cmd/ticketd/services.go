@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"gorm.io/gorm"
+
+	"github.com/ticketd/ticketd/activities"
+	"github.com/ticketd/ticketd/api"
+	"github.com/ticketd/ticketd/models"
+	"github.com/ticketd/ticketd/monitoring"
+	"github.com/ticketd/ticketd/workflows"
+)
+
+// shutdownGrace is how long in-flight requests and activities get to finish
+// after SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+// newWorker builds the ticket worker on c.
+func newWorker(c client.Client, db *gorm.DB) worker.Worker {
+	w := worker.New(c, workflows.TaskQueue, worker.Options{
+		WorkerStopTimeout: shutdownGrace,
+	})
+	workflows.Register(w, activities.New(models.NewStore(db)))
+	return w
+}
+
+// serveAPI serves the API on addr until ctx ends, then drains in-flight
+// requests. ready, if not nil, receives the bound address.
+func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc client.Client, secret []byte, log *slog.Logger, ready func(string)) error {
+	reg := prometheus.NewRegistry()
+	metrics := monitoring.NewMetrics(reg)
+	srv := api.New(api.Config{
+		JWTSecret:     secret,
+		RatePerSecond: cfg.RatePerSecond,
+		RateBurst:     cfg.RateBurst,
+	}, models.NewStore(db), workflows.NewClient(tc), log, metrics, reg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("api listening", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve api: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("api shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down api: %w", err)
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr interface{ Write([]byte) (int, error) }) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("serve", stderr)
+	cfg.commonFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	secret, err := cfg.jwtSecret(false)
+	if err != nil {
+		return err
+	}
+	db, err := cfg.openDB(log)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	tc, err := cfg.dialTemporal(or(cfg.TemporalAddress, "127.0.0.1:7233"), log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return serveAPI(ctx, cfg, cfg.HTTPAddr, db, tc, secret, log, nil)
+}
+
+func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr interface{ Write([]byte) (int, error) }) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	fs := newFlagSet("worker", stderr)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database (TICKETD_DATA_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	db, err := cfg.openDB(log)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	tc, err := cfg.dialTemporal(or(cfg.TemporalAddress, "127.0.0.1:7233"), log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
+	w := newWorker(tc, db)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "task_queue", workflows.TaskQueue)
+	<-ctx.Done()
+	log.Info("worker stopping; finishing in-flight activities")
+	w.Stop()
+	return nil
+}
+
+// ensureSearchAttributes registers the ticket search attributes, logging
+// rather than failing: in production a platform team may own them.
+func ensureSearchAttributes(ctx context.Context, tc client.Client, namespace string, log *slog.Logger) {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := workflows.EnsureSearchAttributes(sctx, tc, namespace); err != nil {
+		log.Warn("could not register search attributes; register them with the temporal CLI", "err", err)
+	}
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}

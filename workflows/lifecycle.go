@@ -1,0 +1,573 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ticketd/ticketd/activities"
+	"github.com/ticketd/ticketd/models"
+)
+
+// LifecycleResult is what a finished ticket workflow returns.
+type LifecycleResult struct {
+	Status  models.Status
+	Deleted bool
+}
+
+// createTimeout bounds how long a workflow waits for its create update; a
+// workflow started without one (a client that died mid-request) ends.
+const createTimeout = 10 * time.Minute
+
+// activityOptions bound a change's persistence: retries ride out a brief
+// database outage, and past ScheduleToClose the update fails as unavailable
+// with nothing written. The API waits longer than this for an update, so a
+// 503 is never followed by a late write.
+var activityOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    5 * time.Second,
+	ScheduleToCloseTimeout: 8 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    100 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Second,
+	},
+}
+
+// lifecycle is the state of one ticket's workflow.
+type lifecycle struct {
+	ticketID string
+	number   int64
+	state    models.Ticket
+	created  bool
+	events   int64 // seq of the last timeline event
+	done     bool  // closed or deleted: the workflow ends
+	deleted  bool
+	mu       workflow.Mutex
+}
+
+// TicketLifecycle is the single writer of one ticket. Every change arrives
+// as a Workflow Update whose validator enforces the lifecycle before anything
+// is written; handlers run one at a time, persist through ApplyChange and
+// return the stored ticket. Closing or deleting the ticket ends the workflow.
+func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, error) {
+	w := &lifecycle{ticketID: in.TicketID, number: in.Number, mu: workflow.NewMutex(ctx)}
+	if in.State != nil {
+		w.state, w.created, w.events = *in.State, true, in.Events
+		w.done = in.State.Status == models.StatusClosed
+	}
+	if err := w.register(ctx); err != nil {
+		return LifecycleResult{}, err
+	}
+	if w.done {
+		return LifecycleResult{Status: w.state.Status}, nil
+	}
+	if !w.created {
+		if ok, err := workflow.AwaitWithTimeout(ctx, createTimeout, func() bool { return w.created }); err != nil {
+			return LifecycleResult{}, err
+		} else if !ok {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return LifecycleResult{}, err
+			}
+			if !w.created {
+				workflow.GetLogger(ctx).Warn("ticket never created; ending workflow")
+				return LifecycleResult{}, nil
+			}
+		}
+	}
+	for {
+		err := workflow.Await(ctx, func() bool {
+			return w.done || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		})
+		if err != nil {
+			return LifecycleResult{}, err
+		}
+		// Let in-flight updates finish: their callers are waiting for a reply.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return LifecycleResult{}, err
+		}
+		if w.done {
+			return LifecycleResult{Status: w.state.Status, Deleted: w.deleted}, nil
+		}
+		state := w.state
+		return LifecycleResult{}, workflow.NewContinueAsNewError(ctx, LifecycleWorkflow, LifecycleInput{
+			TicketID: w.ticketID, Number: w.number, State: &state, Events: w.events,
+		})
+	}
+}
+
+func (w *lifecycle) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (models.Ticket, error) { return w.state, nil }); err != nil {
+		return err
+	}
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateCreate, w.create, w.validateCreate},
+		{UpdateEdit, w.edit, w.validateEdit},
+		{UpdateChangeStatus, w.changeStatus, w.validateStatus},
+		{UpdateAssign, w.assign, w.validateAssign},
+		{UpdateAddReply, w.addReply, w.validateReply},
+		{UpdateLogTime, w.logTime, w.validateTime},
+		{UpdateDelete, w.delete, w.validateDelete},
+	}
+	for _, u := range updates {
+		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, opts); err != nil {
+			return fmt.Errorf("register update %s: %w", u.name, err)
+		}
+	}
+	return nil
+}
+
+// ---- validators: pure checks against the current state, before anything
+// is written or even recorded in history.
+
+func appErr(typ, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), typ, nil)
+}
+
+// checkChangeable is the rule every change shares: the ticket exists and is
+// not closed or deleted.
+func (w *lifecycle) checkChangeable() error {
+	switch {
+	case !w.created || w.deleted:
+		return appErr(ErrTypeNotFound, "ticket %s does not exist", w.ticketID)
+	case w.state.Status == models.StatusClosed:
+		return appErr(ErrTypeClosed, "ticket #%d is closed", w.state.Number)
+	}
+	return nil
+}
+
+func (w *lifecycle) validateCreate(_ workflow.Context, r CreateRequest) error {
+	if w.created {
+		return nil // a replay of the same create: the handler returns the ticket
+	}
+	v := &models.ValidationError{}
+	if strings.TrimSpace(r.Subject) == "" {
+		v.Add("subject", "must not be empty")
+	}
+	if strings.TrimSpace(r.Description) == "" {
+		v.Add("description", "must not be empty")
+	}
+	if !r.Priority.Valid() {
+		v.Add("priority", "must be one of low, normal, high, urgent")
+	}
+	if r.CustomerID == "" {
+		v.Add("customer_id", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return appErr(ErrTypeValidation, "%s", err)
+	}
+	return nil
+}
+
+func (w *lifecycle) validateEdit(_ workflow.Context, r EditRequest) error {
+	if err := w.checkChangeable(); err != nil {
+		return err
+	}
+	if r.IfVersion != 0 && r.IfVersion != w.state.Version {
+		return appErr(ErrTypePrecondition, "ticket is at version %d, not %d", w.state.Version, r.IfVersion)
+	}
+	if r.Priority != nil && !r.Priority.Valid() {
+		return appErr(ErrTypeValidation, "priority %q is not valid", *r.Priority)
+	}
+	return nil
+}
+
+func (w *lifecycle) validateStatus(_ workflow.Context, r StatusRequest) error {
+	if err := w.checkChangeable(); err != nil {
+		return err
+	}
+	if !models.CanTransition(w.state.Status, r.Status) {
+		return appErr(ErrTypeInvalidTransition, "cannot move ticket #%d from %s to %s", w.state.Number, w.state.Status, r.Status)
+	}
+	return nil
+}
+
+func (w *lifecycle) validateAssign(_ workflow.Context, _ AssignRequest) error {
+	return w.checkChangeable()
+}
+
+func (w *lifecycle) validateReply(_ workflow.Context, r ReplyRequest) error {
+	if err := w.checkChangeable(); err != nil {
+		return err
+	}
+	if r.Internal && !r.Actor.Role.IsStaff() {
+		return appErr(ErrTypeForbidden, "customers cannot post internal notes")
+	}
+	if strings.TrimSpace(r.Body) == "" {
+		return appErr(ErrTypeValidation, "body must not be empty")
+	}
+	return nil
+}
+
+func (w *lifecycle) validateTime(_ workflow.Context, r TimeRequest) error {
+	if err := w.checkChangeable(); err != nil {
+		return err
+	}
+	if r.Minutes < 1 || r.Minutes > 1440 {
+		return appErr(ErrTypeValidation, "minutes must be between 1 and 1440")
+	}
+	return nil
+}
+
+func (w *lifecycle) validateDelete(_ workflow.Context, _ DeleteRequest) error {
+	return w.checkChangeable()
+}
+
+// ---- handlers: serialised by the mutex, they re-validate (another update
+// may have run since the validator), compute the change, persist it, and
+// adopt the stored ticket as the new state.
+
+func (w *lifecycle) create(ctx workflow.Context, r CreateRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if w.created {
+		return UpdateResult{Ticket: w.state}, nil
+	}
+	now := now(ctx)
+	t := models.Ticket{
+		ID: w.ticketID, Number: w.number,
+		Subject: r.Subject, Description: r.Description,
+		Status: models.StatusNew, Priority: r.Priority,
+		CategoryID: r.CategoryID, CustomerID: r.CustomerID,
+		CreatedBy: r.Actor.ID, UpdatedBy: r.Actor.ID,
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	c := models.Change{Ticket: t, Create: true}
+	c.Events = []models.Event{w.event(t, r.Actor, models.EventCreated, false, models.EventData{
+		"status": t.Status, "priority": t.Priority, "subject": t.Subject,
+	})}
+	if r.IdempotencyKey != "" {
+		c.Idempotency = &models.IdempotencyKey{
+			UserID: r.Actor.ID, Key: r.IdempotencyKey, RequestHash: r.RequestHash, TicketID: t.ID, CreatedAt: now,
+		}
+	}
+	res, err := w.apply(ctx, c)
+	if err == nil {
+		w.created = true
+	}
+	return res, err
+}
+
+func (w *lifecycle) edit(ctx workflow.Context, r EditRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if err := w.validateEdit(ctx, r); err != nil {
+		return UpdateResult{}, err
+	}
+	t := w.state
+	var fields []string
+	if r.Subject != nil && *r.Subject != t.Subject {
+		t.Subject, fields = *r.Subject, append(fields, "subject")
+	}
+	if r.Description != nil && *r.Description != t.Description {
+		t.Description, fields = *r.Description, append(fields, "description")
+	}
+	if r.Priority != nil && *r.Priority != t.Priority {
+		t.Priority, fields = *r.Priority, append(fields, "priority")
+	}
+	if r.SetCategory && !equalPtr(r.CategoryID, t.CategoryID) {
+		t.CategoryID, fields = r.CategoryID, append(fields, "category_id")
+	}
+	if len(fields) == 0 {
+		return UpdateResult{Ticket: w.state}, nil // nothing changes: no new version
+	}
+	t = w.next(ctx, t, r.Actor)
+	c := models.Change{Ticket: t, Events: []models.Event{
+		w.event(t, r.Actor, models.EventUpdated, false, models.EventData{"fields": fields}),
+	}}
+	return w.apply(ctx, c)
+}
+
+func (w *lifecycle) changeStatus(ctx workflow.Context, r StatusRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if err := w.validateStatus(ctx, r); err != nil {
+		return UpdateResult{}, err
+	}
+	t := w.next(ctx, w.state, r.Actor)
+	ev := w.moveTo(&t, r.Actor, r.Status, r.Reason, false)
+	res, err := w.apply(ctx, models.Change{Ticket: t, Events: []models.Event{ev}})
+	if err == nil && r.Status == models.StatusClosed {
+		w.done = true
+	}
+	return res, err
+}
+
+func (w *lifecycle) assign(ctx workflow.Context, r AssignRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if err := w.validateAssign(ctx, r); err != nil {
+		return UpdateResult{}, err
+	}
+	if equalPtr(r.AssigneeID, w.state.AssigneeID) {
+		return UpdateResult{Ticket: w.state}, nil
+	}
+	t := w.next(ctx, w.state, r.Actor)
+	from := t.AssigneeID
+	t.AssigneeID = r.AssigneeID
+	events := []models.Event{w.event(t, r.Actor, models.EventAssigned, false, models.EventData{"from": from, "to": r.AssigneeID})}
+	if t.Status == models.StatusNew && r.AssigneeID != nil {
+		events = append(events, w.moveTo(&t, r.Actor, models.StatusOpen, "", true))
+	}
+	return w.apply(ctx, models.Change{Ticket: t, Events: events})
+}
+
+func (w *lifecycle) addReply(ctx workflow.Context, r ReplyRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if err := w.validateReply(ctx, r); err != nil {
+		return UpdateResult{}, err
+	}
+	t := w.next(ctx, w.state, r.Actor)
+	reply := &models.Reply{
+		ID: w.childID("reply", w.events+1), TicketID: t.ID, AuthorID: r.Actor.ID,
+		Body: r.Body, Internal: r.Internal, CreatedAt: t.UpdatedAt,
+	}
+	events := []models.Event{w.event(t, r.Actor, models.EventReplied, r.Internal, models.EventData{
+		"reply_id": reply.ID, "internal": r.Internal,
+	})}
+	if !r.Internal && r.Actor.Role.IsStaff() && t.FirstResponseAt == nil {
+		at := t.UpdatedAt
+		t.FirstResponseAt = &at
+	}
+	if !r.Internal && r.Actor.Role == models.RoleCustomer && models.ReopensOnCustomerReply(t.Status) {
+		events = append(events, w.moveTo(&t, r.Actor, models.StatusOpen, "customer replied", true))
+	}
+	res, err := w.apply(ctx, models.Change{Ticket: t, Events: events, Reply: reply})
+	if err == nil {
+		res.Reply = reply
+	}
+	return res, err
+}
+
+func (w *lifecycle) logTime(ctx workflow.Context, r TimeRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if err := w.validateTime(ctx, r); err != nil {
+		return UpdateResult{}, err
+	}
+	t := w.next(ctx, w.state, r.Actor)
+	t.TimeSpentMinutes += r.Minutes
+	entry := &models.TimeEntry{
+		ID: w.childID("time", w.events+1), TicketID: t.ID, AuthorID: r.Actor.ID,
+		Minutes: r.Minutes, Note: r.Note, CreatedAt: t.UpdatedAt,
+	}
+	events := []models.Event{w.event(t, r.Actor, models.EventTimeLogged, true, models.EventData{
+		"time_entry_id": entry.ID, "minutes": r.Minutes,
+	})}
+	res, err := w.apply(ctx, models.Change{Ticket: t, Events: events, TimeEntry: entry})
+	if err == nil {
+		res.TimeEntry = entry
+	}
+	return res, err
+}
+
+func (w *lifecycle) delete(ctx workflow.Context, r DeleteRequest) (UpdateResult, error) {
+	if err := w.mu.Lock(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer w.mu.Unlock()
+	if err := w.validateDelete(ctx, r); err != nil {
+		return UpdateResult{}, err
+	}
+	t := w.next(ctx, w.state, r.Actor)
+	c := models.Change{Ticket: t, Delete: true, Events: []models.Event{
+		w.event(t, r.Actor, models.EventDeleted, false, models.EventData{}),
+	}}
+	res, err := w.apply(ctx, c)
+	if err == nil {
+		w.deleted, w.done = true, true
+	}
+	return res, err
+}
+
+// ---- helpers
+
+// now is the workflow's deterministic clock, at the database's precision.
+func now(ctx workflow.Context) time.Time {
+	return workflow.Now(ctx).UTC().Truncate(time.Microsecond)
+}
+
+// next stamps t as the next version, changed now by actor.
+func (w *lifecycle) next(ctx workflow.Context, t models.Ticket, actor Actor) models.Ticket {
+	t.Version++
+	t.UpdatedAt = now(ctx)
+	t.UpdatedBy = actor.ID
+	return t
+}
+
+// moveTo changes t's status with its timestamps and returns the event.
+func (w *lifecycle) moveTo(t *models.Ticket, actor Actor, to models.Status, reason string, automatic bool) models.Event {
+	from := t.Status
+	t.Status = to
+	t.StatusReason = nil
+	if reason != "" {
+		t.StatusReason = &reason
+	}
+	at := t.UpdatedAt
+	switch to {
+	case models.StatusResolved:
+		t.ResolvedAt = &at
+	case models.StatusClosed:
+		t.ClosedAt = &at
+		if t.ResolvedAt == nil {
+			t.ResolvedAt = &at
+		}
+	default:
+		t.ResolvedAt = nil
+	}
+	data := models.EventData{"from": from, "to": to}
+	if reason != "" {
+		data["reason"] = reason
+	}
+	if automatic {
+		data["automatic"] = true
+	}
+	return w.event(*t, actor, models.EventStatusChanged, false, data)
+}
+
+// event makes the next timeline event. Its ID derives from the ticket and
+// its position, so a retried activity writes the same row.
+func (w *lifecycle) event(t models.Ticket, actor Actor, typ models.EventType, internal bool, data models.EventData) models.Event {
+	w.events++
+	return models.Event{
+		ID: w.childID("event", w.events), TicketID: t.ID, Seq: w.events, Type: typ,
+		ActorID: actor.ID, Internal: internal, Data: data, CreatedAt: t.UpdatedAt,
+	}
+}
+
+func (w *lifecycle) childID(kind string, seq int64) string {
+	return uuid.NewSHA1(uuid.MustParse(w.ticketID), fmt.Appendf(nil, "%s-%d", kind, seq)).String()
+}
+
+// apply persists c and adopts the stored ticket. On failure the event
+// counter is restored: nothing was written.
+func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, error) {
+	before := c.Events[0].Seq - 1
+	actx := workflow.WithActivityOptions(ctx, activityOptions)
+	var out activities.ApplyChangeOutput
+	err := workflow.ExecuteActivity(actx, ActivityApplyChange, activities.ApplyChangeInput{Change: c}).Get(ctx, &out)
+	if err != nil {
+		w.events = before
+		return UpdateResult{}, persistError(err)
+	}
+	w.state = out.Ticket
+	if err := w.publish(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	return UpdateResult{Ticket: out.Ticket}, nil
+}
+
+// persistError gives the API a stable error type for a failed persistence.
+func persistError(err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		switch app.Type() {
+		case activities.ErrTypeConflict:
+			return appErr(ErrTypeConflict, "%s", app.Error())
+		case activities.ErrTypeNotFound:
+			return appErr(ErrTypeNotFound, "%s", app.Error())
+		case activities.ErrTypeInvalid:
+			return appErr(ErrTypeValidation, "%s", app.Error())
+		}
+	}
+	return appErr(ErrTypeUnavailable, "could not save the change: %v", err)
+}
+
+// publish keeps Temporal UI current: search attributes and details.
+func (w *lifecycle) publish(ctx workflow.Context) error {
+	t := w.state
+	current := workflow.GetTypedSearchAttributes(ctx)
+	var ups []temporal.SearchAttributeUpdate
+	setKeyword := func(key temporal.SearchAttributeKeyKeyword, v string) {
+		old, ok := current.GetKeyword(key)
+		switch {
+		case v == "" && ok:
+			ups = append(ups, key.ValueUnset())
+		case v != "" && (!ok || old != v):
+			ups = append(ups, key.ValueSet(v))
+		}
+	}
+	setKeyword(AttrStatus, string(t.Status))
+	setKeyword(AttrPriority, string(t.Priority))
+	setKeyword(AttrCustomer, t.CustomerID)
+	setKeyword(AttrAssignee, deref(t.AssigneeID))
+	setKeyword(AttrCategory, deref(t.CategoryID))
+	if n, ok := current.GetInt64(AttrNumber); !ok || n != t.Number {
+		ups = append(ups, AttrNumber.ValueSet(t.Number))
+	}
+	if len(ups) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
+			return fmt.Errorf("upsert search attributes: %w", err)
+		}
+	}
+	workflow.SetCurrentDetails(ctx, details(t))
+	return nil
+}
+
+// details is the markdown Temporal UI shows for the running ticket.
+func details(t models.Ticket) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**#%d** %s\n\n", t.Number, t.Subject)
+	fmt.Fprintf(&b, "- Status: `%s`", t.Status)
+	if t.StatusReason != nil {
+		fmt.Fprintf(&b, " (%s)", *t.StatusReason)
+	}
+	fmt.Fprintf(&b, "\n- Priority: `%s`\n- Customer: `%s`\n- Assignee: `%s`\n- Version: %d, updated %s\n",
+		t.Priority, t.CustomerID, orNone(t.AssigneeID), t.Version, t.UpdatedAt.Format(time.RFC3339))
+	if t.FirstResponseAt != nil {
+		fmt.Fprintf(&b, "- First response: %s\n", t.FirstResponseAt.Format(time.RFC3339))
+	}
+	if t.TimeSpentMinutes > 0 {
+		fmt.Fprintf(&b, "- Time spent: %d min\n", t.TimeSpentMinutes)
+	}
+	return b.String()
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func orNone(p *string) string {
+	if p == nil {
+		return "none"
+	}
+	return *p
+}
+
+func equalPtr(a, b *string) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// Summary is the static summary of a ticket's workflow in Temporal UI.
+func Summary(number int64, subject string) string {
+	s := fmt.Sprintf("#%d %s", number, subject)
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,82 @@
+package workflows
+
+import "github.com/ticketd/ticketd/models"
+
+// LifecycleInput starts a ticket's workflow. State is set only when the
+// workflow continues as new (or in tests, to start from any status).
+type LifecycleInput struct {
+	TicketID string
+	Number   int64
+	State    *models.Ticket
+	Events   int64 // seq of the ticket's last timeline event, with State
+}
+
+// Actor is who makes a change; the API has checked their permissions.
+type Actor struct {
+	ID   string
+	Role models.Role
+}
+
+// CreateRequest creates the ticket; it is the first update of every
+// workflow.
+type CreateRequest struct {
+	Actor          Actor
+	Subject        string
+	Description    string
+	Priority       models.Priority
+	CategoryID     *string
+	CustomerID     string
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// EditRequest changes fields; nil fields stay as they are.
+type EditRequest struct {
+	Actor       Actor
+	Subject     *string
+	Description *string
+	Priority    *models.Priority
+	SetCategory bool // CategoryID is applied, nil clears it
+	CategoryID  *string
+	IfVersion   int64 // 0: no precondition
+}
+
+// StatusRequest moves the ticket to another status.
+type StatusRequest struct {
+	Actor  Actor
+	Status models.Status
+	Reason string
+}
+
+// AssignRequest sets or clears the assignee.
+type AssignRequest struct {
+	Actor      Actor
+	AssigneeID *string
+}
+
+// ReplyRequest adds a reply or an internal note.
+type ReplyRequest struct {
+	Actor    Actor
+	Body     string
+	Internal bool
+}
+
+// TimeRequest logs time spent.
+type TimeRequest struct {
+	Actor   Actor
+	Minutes int
+	Note    string
+}
+
+// DeleteRequest soft-deletes the ticket and ends its workflow.
+type DeleteRequest struct {
+	Actor Actor
+}
+
+// UpdateResult is what every update returns: the ticket as stored, and the
+// reply or time entry the update added.
+type UpdateResult struct {
+	Ticket    models.Ticket
+	Reply     *models.Reply
+	TimeEntry *models.TimeEntry
+}
