@@ -747,7 +747,23 @@ func (s *Server) listEvents(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, listOf[models.Event]{Items: es})
+	out := make([]eventView, len(es))
+	for i, e := range es {
+		out[i] = eventView{ID: e.ID, TicketID: e.TicketID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, Data: e.Data, CreatedAt: e.CreatedAt}
+	}
+	writeJSON(c, http.StatusOK, listOf[eventView]{Items: out})
+}
+
+// eventView is a timeline entry as clients see it: whether it is internal
+// shows in who may see it, not in a field.
+type eventView struct {
+	ID        string           `json:"id"`
+	TicketID  string           `json:"ticket_id"`
+	Seq       int64            `json:"seq"`
+	Type      models.EventType `json:"type"`
+	ActorID   string           `json:"actor_id"`
+	Data      models.EventData `json:"data"`
+	CreatedAt time.Time        `json:"created_at"`
 }
 
 type timeBody struct {

@@ -86,7 +86,7 @@ type Event struct {
 	Seq       int64     `json:"seq"`
 	Type      EventType `json:"type"`
 	ActorID   string    `json:"actor_id"`
-	Internal  bool      `json:"-"`
+	Internal  bool      `json:"internal"`
 	Data      EventData `json:"data"`
 	CreatedAt time.Time `gorm:"autoCreateTime:false" json:"created_at"`
 }

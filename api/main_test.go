@@ -1,0 +1,43 @@
+package api_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/ticketd/ticketd/internal/testenv"
+)
+
+// stack is the real service every test in this package talks to: one
+// PostgreSQL database, one in-process Temporal server, one worker and API.
+// Tests isolate themselves by creating their own users and tickets.
+var stack *testenv.Stack
+
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+func runTests(m *testing.M) int {
+	db, err := testenv.NewDatabase("api")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = db.Drop() }()
+	gdb, err := db.Open()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ts, err := testenv.NewTemporal()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer ts.Stop()
+	stack, err = testenv.NewStack(gdb, ts, testenv.StackOptions{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stack.Close()
+	return m.Run()
+}
