@@ -30,7 +30,9 @@ func TestRecordHistories(t *testing.T) {
 	_, custTok := stack.NewUser(t, models.RoleCustomer)
 	agent, agentTok := stack.NewUser(t, models.RoleAgent)
 	_, adminTok := stack.NewUser(t, models.RoleAdmin)
-	must := func(r interface{ Map(testing.TB) map[string]any }, status, want int) {
+	must := func(r interface {
+		Map(testing.TB) map[string]any
+	}, status, want int) {
 		t.Helper()
 		if status != want {
 			t.Fatalf("status %d, want %d", status, want)
