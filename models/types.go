@@ -77,9 +77,10 @@ const (
 	EventDeleted       EventType = "deleted"
 )
 
-// Event is one entry of a ticket's timeline. Seq is the ticket version the
-// change produced, so (ticket_id, seq) identifies a change and makes its
-// persistence idempotent. Internal events are hidden from customers.
+// Event is one entry of a ticket's timeline. Seq numbers a ticket's events
+// from 1 (one change may record two: the change and an automatic status
+// move), so (ticket_id, seq) identifies an event and makes its persistence
+// idempotent. Internal events are hidden from customers.
 type Event struct {
 	ID        string    `gorm:"primaryKey" json:"id"`
 	TicketID  string    `json:"ticket_id"`

@@ -178,6 +178,9 @@ func (w *lifecycle) validateEdit(_ workflow.Context, r EditRequest) error {
 	if r.Priority != nil && !r.Priority.Valid() {
 		return appErr(ErrTypeValidation, "priority %q is not valid", *r.Priority)
 	}
+	if (r.Subject != nil && strings.TrimSpace(*r.Subject) == "") || (r.Description != nil && strings.TrimSpace(*r.Description) == "") {
+		return appErr(ErrTypeValidation, "subject and description must not be blank")
+	}
 	return nil
 }
 
