@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -11,16 +12,29 @@ import (
 
 // Store is what the activities need of the database.
 type Store interface {
-	ApplyChange(ctx context.Context, c models.Change) (models.Ticket, error)
+	ApplyChange(ctx context.Context, c models.Change) (models.Ticket, bool, error)
+	GetPolicy(ctx context.Context, p models.Priority) (models.Policy, error)
+	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
+}
+
+// Recorder counts the SLA events a change committed. Activities call it
+// only for changes they applied, so retries and replays never double-count.
+type Recorder interface {
+	SLAWarning(priority, clock string, fraction float64)
+	SLABreached(priority, clock string, lateness time.Duration)
 }
 
 // Activities persists ticket changes.
 type Activities struct {
-	store Store
+	store    Store
+	recorder Recorder
+	now      func() time.Time
 }
 
-// New returns the activities backed by store.
-func New(store Store) *Activities { return &Activities{store: store} }
+// New returns the activities backed by store, reporting to recorder.
+func New(store Store, recorder Recorder) *Activities {
+	return &Activities{store: store, recorder: recorder, now: time.Now}
+}
 
 // ApplyChangeInput is one change computed by a ticket's workflow.
 type ApplyChangeInput struct {
@@ -41,11 +55,62 @@ const (
 
 // ApplyChange writes one change of a ticket in a single transaction.
 func (a *Activities) ApplyChange(ctx context.Context, in ApplyChangeInput) (ApplyChangeOutput, error) {
-	t, err := a.store.ApplyChange(ctx, in.Change)
+	t, applied, err := a.store.ApplyChange(ctx, in.Change)
 	if err != nil {
 		return ApplyChangeOutput{}, translate(err)
 	}
+	if applied && a.recorder != nil {
+		a.record(in.Change.Events, t)
+	}
 	return ApplyChangeOutput{Ticket: t}, nil
+}
+
+func (a *Activities) record(events []models.Event, t models.Ticket) {
+	for _, e := range events {
+		clock, _ := e.Data["clock"].(string)
+		priority, _ := e.Data["priority"].(string)
+		switch e.Type {
+		case models.EventSLAWarning:
+			f, _ := e.Data["fraction"].(float64)
+			a.recorder.SLAWarning(priority, clock, f)
+		case models.EventSLABreached:
+			var lateness time.Duration
+			if due, ok := e.Data["due_at"].(time.Time); ok {
+				lateness = a.now().Sub(due)
+			} else if s, ok := e.Data["due_at"].(string); ok {
+				if due, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					lateness = a.now().Sub(due)
+				}
+			}
+			a.recorder.SLABreached(priority, clock, lateness)
+		}
+	}
+}
+
+// LoadSLAConfigInput names the priority whose policy a ticket needs.
+type LoadSLAConfigInput struct {
+	Priority models.Priority
+}
+
+// LoadSLAConfigOutput is the policy and the lifecycle delays in force now.
+type LoadSLAConfigOutput struct {
+	Policy    models.Policy
+	Lifecycle models.Lifecycle
+}
+
+// LoadSLAConfig reads the SLA policy of a priority and the lifecycle
+// settings. Workflows call it when a ticket is created, changes priority or
+// arms an automatic move, so that what applied is recorded in the history.
+func (a *Activities) LoadSLAConfig(ctx context.Context, in LoadSLAConfigInput) (LoadSLAConfigOutput, error) {
+	p, err := a.store.GetPolicy(ctx, in.Priority)
+	if err != nil {
+		return LoadSLAConfigOutput{}, translate(err)
+	}
+	l, err := a.store.GetLifecycle(ctx)
+	if err != nil {
+		return LoadSLAConfigOutput{}, translate(err)
+	}
+	return LoadSLAConfigOutput{Policy: p, Lifecycle: l}, nil
 }
 
 // translate decides, once, whether Temporal should retry a failure.

@@ -68,6 +68,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.Is(err, models.ErrTicketClosed):
 		p = problem{Type: "ticket-closed", Title: "Ticket is closed", Status: http.StatusConflict,
 			Detail: "a closed ticket cannot change"}
+		if d := detail(err); d != "" {
+			p.Detail = d
+		}
 	case errors.Is(err, models.ErrConflict):
 		p = problem{Type: "conflict", Title: "Conflict", Status: http.StatusConflict, Detail: detail(err)}
 	case errors.Is(err, models.ErrPrecondition):

@@ -41,6 +41,10 @@ type Store interface {
 	ListTimeEntries(ctx context.Context, ticketID string) ([]models.TimeEntry, error)
 	GetIdempotencyKey(ctx context.Context, userID, key string) (models.IdempotencyKey, error)
 	NextTicketNumber(ctx context.Context) (int64, error)
+	ListPolicies(ctx context.Context) ([]models.Policy, error)
+	PutPolicy(ctx context.Context, p *models.Policy) error
+	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
+	PutLifecycle(ctx context.Context, l models.Lifecycle) error
 }
 
 // Tickets sends changes to ticket workflows.
@@ -127,6 +131,13 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.GET("/tickets/:id/events", s.listEvents)
 	v1.POST("/tickets/:id/time-entries", s.logTime)
 	v1.GET("/tickets/:id/time-entries", s.listTimeEntries)
+	v1.GET("/tickets/:id/sla", s.getTicketSLA)
+	v1.POST("/tickets/:id/follow-up", s.followUp)
+
+	v1.GET("/sla-policies", s.listPolicies)
+	v1.PUT("/sla-policies/:priority", s.putPolicy)
+	v1.GET("/settings/lifecycle", s.getLifecycle)
+	v1.PUT("/settings/lifecycle", s.putLifecycle)
 
 	v1.GET("/categories", s.listCategories)
 	v1.POST("/categories", s.createCategory)

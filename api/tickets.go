@@ -24,9 +24,11 @@ import (
 // Idempotency-Key, so every retry of a create names the same workflow.
 var idempotencyNamespace = uuid.MustParse("5b0c1a3e-7f0d-4c53-9a55-3d2f8e1b6c47")
 
-// ticketView is a ticket as one caller sees it.
+// ticketView is a ticket as one caller sees it. Its sla field (a summary)
+// shadows the ticket's full ledger, which GET /tickets/{id}/sla explains.
 type ticketView struct {
 	models.Ticket
+	SLA                *slaSummary     `json:"sla"`
 	AllowedTransitions []models.Status `json:"allowed_transitions"`
 }
 
@@ -40,7 +42,7 @@ func view(u models.User, t models.Ticket) ticketView {
 	if allowed == nil {
 		allowed = []models.Status{}
 	}
-	return ticketView{Ticket: t, AllowedTransitions: allowed}
+	return ticketView{Ticket: t, SLA: summarize(t.SLA), AllowedTransitions: allowed}
 }
 
 func actor(u models.User) workflows.Actor { return workflows.Actor{ID: u.ID, Role: u.Role} }
@@ -106,7 +108,7 @@ func (s *Server) createTicket(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ticketID := uuid.Must(uuid.NewV7()).String()
+	ticketID := ""
 	if key != "" {
 		req.IdempotencyKey, req.RequestHash = key, hashCreate(req)
 		prev, err := s.store.GetIdempotencyKey(ctx, u.ID, key)
@@ -123,7 +125,17 @@ func (s *Server) createTicket(c *gin.Context) {
 		}
 		ticketID = uuid.NewSHA1(idempotencyNamespace, []byte(u.ID+"\x00"+key)).String()
 	}
-	number, err := s.store.NextTicketNumber(ctx)
+	s.create(c, req, ticketID)
+}
+
+// create files a ticket through its workflow; ticketID is derived from an
+// Idempotency-Key, or empty for a fresh one.
+func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID string) {
+	keyed := ticketID != ""
+	if !keyed {
+		ticketID = uuid.Must(uuid.NewV7()).String()
+	}
+	number, err := s.store.NextTicketNumber(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -131,7 +143,7 @@ func (s *Server) createTicket(c *gin.Context) {
 	uctx, cancel := s.updateContext(c)
 	defer cancel()
 	res, err := s.tickets.Create(uctx, workflows.CreateInput{TicketID: ticketID, Number: number, Request: req})
-	if errors.Is(err, models.ErrConflict) && key != "" {
+	if errors.Is(err, models.ErrConflict) && keyed {
 		// The keyed workflow already ran to completion: replay its ticket.
 		s.replayCreate(c, ticketID)
 		return
@@ -140,7 +152,7 @@ func (s *Server) createTicket(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if res.Ticket.Number != number && key != "" {
+	if res.Ticket.Number != number && keyed {
 		c.Header("Idempotent-Replayed", "true") // a concurrent retry won the race
 	} else {
 		s.metrics.TicketChanged("create")
@@ -699,7 +711,7 @@ func (s *Server) addReply(c *gin.Context) {
 		return
 	}
 	if t.Status == models.StatusClosed {
-		s.fail(c, models.ErrTicketClosed)
+		s.fail(c, closedForReplies(t.ID))
 		return
 	}
 	v := &models.ValidationError{}

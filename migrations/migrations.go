@@ -16,6 +16,7 @@ func All() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		initialSchema(),
 		ticketTextSearch(),
+		slaEngine(),
 	}
 }
 

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -342,10 +343,14 @@ type Change struct {
 }
 
 // ApplyChange writes a change in one transaction and returns the ticket as
-// stored. It is idempotent: a change whose first event (ticket, seq) is
-// already stored is not applied again, so activity retries are safe.
-func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, error) {
-	var out Ticket
+// stored, and whether this call applied it. It is idempotent: a change whose
+// first event (ticket, seq) is already stored is not applied again, so
+// activity retries are safe.
+func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, bool, error) {
+	var (
+		out     Ticket
+		applied bool
+	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.Create {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c.Ticket)
@@ -402,8 +407,68 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, error) {
 			}
 		}
 		t, err := getTicketUnscoped(tx, c.Ticket.ID)
-		out = t
+		out, applied = t, err == nil
 		return err
 	})
-	return out, wrap(err, "apply change to ticket "+c.Ticket.ID)
+	return out, applied, wrap(err, "apply change to ticket "+c.Ticket.ID)
+}
+
+// ---- SLA policies and settings
+
+// ListPolicies returns the SLA policy of every priority, lowest first.
+func (s *Store) ListPolicies(ctx context.Context) ([]Policy, error) {
+	ps := []Policy{}
+	err := s.db.WithContext(ctx).Order("priority").Find(&ps).Error
+	return ps, wrap(err, "list sla policies")
+}
+
+// GetPolicy returns the SLA policy of a priority.
+func (s *Store) GetPolicy(ctx context.Context, p Priority) (Policy, error) {
+	var out Policy
+	err := s.db.WithContext(ctx).Take(&out, "priority = ?", p).Error
+	return out, wrap(err, "get sla policy "+string(p))
+}
+
+// PutPolicy replaces the SLA policy of p.Priority.
+func (s *Store) PutPolicy(ctx context.Context, p *Policy) error {
+	res := s.db.WithContext(ctx).Model(&Policy{}).Where("priority = ?", p.Priority).
+		Select("first_response_seconds", "resolution_seconds", "warn_at", "escalate", "calendar", "updated_at").Updates(p)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return fmt.Errorf("put sla policy %s: %w", p.Priority, ErrNotFound)
+	}
+	return wrap(res.Error, "put sla policy "+string(p.Priority))
+}
+
+type setting struct {
+	Key       string `gorm:"primaryKey"`
+	Value     string
+	UpdatedAt time.Time
+}
+
+// GetLifecycle returns the automatic-move delays.
+func (s *Store) GetLifecycle(ctx context.Context) (Lifecycle, error) {
+	var row setting
+	err := s.db.WithContext(ctx).Table("settings").Take(&row, "key = ?", "lifecycle").Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return DefaultLifecycle, nil
+	}
+	if err != nil {
+		return Lifecycle{}, wrap(err, "get lifecycle settings")
+	}
+	l := DefaultLifecycle
+	if err := json.Unmarshal([]byte(row.Value), &l); err != nil {
+		return Lifecycle{}, fmt.Errorf("decode lifecycle settings: %w", err)
+	}
+	return l, nil
+}
+
+// PutLifecycle saves the automatic-move delays.
+func (s *Store) PutLifecycle(ctx context.Context, l Lifecycle) error {
+	b, _ := json.Marshal(l)
+	row := setting{Key: "lifecycle", Value: string(b), UpdatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	err := s.db.WithContext(ctx).Table("settings").Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "key"}},
+		DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"}),
+	}).Create(&row).Error
+	return wrap(err, "put lifecycle settings")
 }

@@ -50,6 +50,8 @@ type Ticket struct {
 	ClosedAt         *time.Time     `json:"closed_at"`
 	TimeSpentMinutes int            `json:"time_spent_minutes"`
 	Version          int64          `json:"version"`
+	FollowUpOf       *string        `json:"follow_up_of"`
+	SLA              *SLA           `gorm:"serializer:json" json:"sla"`
 	DeletedAt        gorm.DeletedAt `json:"-"`
 }
 
@@ -75,7 +77,16 @@ const (
 	EventUpdated       EventType = "updated"
 	EventTimeLogged    EventType = "time_logged"
 	EventDeleted       EventType = "deleted"
+	EventSLAWarning    EventType = "sla_warning"
+	EventSLABreached   EventType = "sla_breached"
+	EventEscalated     EventType = "escalated"
+	EventAutoClosed    EventType = "auto_closed"
+	EventAutoResolved  EventType = "auto_resolved"
 )
+
+// SystemActorID is the actor of changes ticketd makes by itself (SLA
+// events, automatic closing).
+const SystemActorID = "00000000-0000-0000-0000-000000000000"
 
 // Event is one entry of a ticket's timeline. Seq numbers a ticket's events
 // from 1 (one change may record two: the change and an automatic status

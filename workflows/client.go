@@ -140,6 +140,7 @@ func translate(err error) error {
 func Register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(TicketLifecycle, workflowRegisterOptions())
 	w.RegisterActivityWithOptions(acts.ApplyChange, activityRegisterOptions(ActivityApplyChange))
+	w.RegisterActivityWithOptions(acts.LoadSLAConfig, activityRegisterOptions(ActivityLoadSLAConfig))
 }
 
 // SearchAttributes are the custom search attributes ticket workflows use,
@@ -152,6 +153,8 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		AttrCustomer.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		AttrCategory.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		AttrNumber.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
+		AttrSLAState.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrSLADueAt.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	}
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,12 @@ type lifecycle struct {
 	done     bool  // closed or deleted: the workflow ends
 	deleted  bool
 	mu       workflow.Mutex
+
+	slaOn       bool             // this ticket runs the SLA engine
+	lifecycle   models.Lifecycle // automatic-move delays
+	statusSince time.Time        // when the ticket entered its status
+	dirty       bool             // state changed: recompute the next wake-up
+	retryAt     time.Time        // after a failed tick, do not retry before this
 }
 
 // TicketLifecycle is the single writer of one ticket. Every change arrives
@@ -56,8 +63,11 @@ type lifecycle struct {
 // return the stored ticket. Closing or deleting the ticket ends the workflow.
 func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, error) {
 	w := &lifecycle{ticketID: in.TicketID, number: in.Number, mu: workflow.NewMutex(ctx)}
+	sla := workflow.GetVersion(ctx, slaChangeID, workflow.DefaultVersion, 1)
+	w.slaOn = sla == 1 && (in.State == nil || in.SLAEnabled)
 	if in.State != nil {
 		w.state, w.created, w.events = *in.State, true, in.Events
+		w.lifecycle, w.statusSince = in.Lifecycle, in.StatusSince
 		w.done = in.State.Status == models.StatusClosed
 	}
 	if err := w.register(ctx); err != nil {
@@ -80,10 +90,7 @@ func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, 
 		}
 	}
 	for {
-		err := workflow.Await(ctx, func() bool {
-			return w.done || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-		})
-		if err != nil {
+		if err := w.wait(ctx); err != nil {
 			return LifecycleResult{}, err
 		}
 		// Let in-flight updates finish: their callers are waiting for a reply.
@@ -96,8 +103,47 @@ func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, 
 		state := w.state
 		return LifecycleResult{}, workflow.NewContinueAsNewError(ctx, LifecycleWorkflow, LifecycleInput{
 			TicketID: w.ticketID, Number: w.number, State: &state, Events: w.events,
+			SLAEnabled: w.slaOn, Lifecycle: w.lifecycle, StatusSince: w.statusSince,
 		})
 	}
+}
+
+// wait returns once the ticket is done or should continue as new, acting
+// on SLA thresholds and automatic moves as they come due.
+func (w *lifecycle) wait(ctx workflow.Context) error {
+	stop := func() bool { return w.done || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
+	for !stop() {
+		w.dirty = false
+		wake, scheduled, err := w.nextWake()
+		if err != nil {
+			workflow.GetLogger(ctx).Error("sla schedule failed", "err", err)
+			scheduled = false
+		}
+		if !scheduled {
+			if err := workflow.Await(ctx, func() bool { return stop() || w.dirty }); err != nil {
+				return err
+			}
+			continue
+		}
+		if wake.Before(w.retryAt) {
+			wake = w.retryAt
+		}
+		if d := wake.Sub(workflow.Now(ctx)); d > 0 {
+			ok, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return stop() || w.dirty })
+			if err != nil {
+				return err
+			}
+			if ok {
+				continue
+			}
+		}
+		if err := w.tick(ctx); err != nil {
+			// The database is away: try again shortly rather than spin.
+			workflow.GetLogger(ctx).Warn("sla tick failed; retrying", "err", err)
+			w.retryAt = workflow.Now(ctx).Add(10 * time.Second)
+		}
+	}
+	return nil
 }
 
 func (w *lifecycle) register(ctx workflow.Context) error {
@@ -246,6 +292,16 @@ func (w *lifecycle) create(ctx workflow.Context, r CreateRequest) (UpdateResult,
 		CreatedBy: r.Actor.ID, UpdatedBy: r.Actor.ID,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
+	if w.slaOn {
+		cfg, err := w.loadConfig(ctx, t.Priority)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		if t.SLA, err = startSLA(cfg.Policy, now); err != nil {
+			return UpdateResult{}, appErr(ErrTypeValidation, "sla: %v", err)
+		}
+	}
+	t.FollowUpOf = r.FollowUpOf
 	c := models.Change{Ticket: t, Create: true}
 	c.Events = []models.Event{w.event(t, r.Actor, models.EventCreated, false, models.EventData{
 		"status": t.Status, "priority": t.Priority, "subject": t.Subject,
@@ -288,6 +344,15 @@ func (w *lifecycle) edit(ctx workflow.Context, r EditRequest) (UpdateResult, err
 		return UpdateResult{Ticket: w.state}, nil // nothing changes: no new version
 	}
 	t = w.next(ctx, t, r.Actor)
+	if slices.Contains(fields, "priority") && t.SLA != nil {
+		cfg, err := w.loadConfig(ctx, t.Priority)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		if err := applyPolicy(t.SLA, cfg.Policy, t.UpdatedAt); err != nil {
+			return UpdateResult{}, appErr(ErrTypeValidation, "sla: %v", err)
+		}
+	}
 	c := models.Change{Ticket: t, Events: []models.Event{
 		w.event(t, r.Actor, models.EventUpdated, false, models.EventData{"fields": fields}),
 	}}
@@ -302,8 +367,17 @@ func (w *lifecycle) changeStatus(ctx workflow.Context, r StatusRequest) (UpdateR
 	if err := w.validateStatus(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
+	if w.slaOn && (r.Status == models.StatusResolved || r.Status == models.StatusPending) {
+		// Arm the automatic move with the delays in force now.
+		if _, err := w.loadConfig(ctx, w.state.Priority); err != nil {
+			return UpdateResult{}, err
+		}
+	}
 	t := w.next(ctx, w.state, r.Actor)
-	ev := w.moveTo(&t, r.Actor, r.Status, r.Reason, false)
+	ev, err := w.moveTo(&t, r.Actor, r.Status, r.Reason, false)
+	if err != nil {
+		return UpdateResult{}, err
+	}
 	res, err := w.apply(ctx, models.Change{Ticket: t, Events: []models.Event{ev}})
 	if err == nil && r.Status == models.StatusClosed {
 		w.done = true
@@ -327,7 +401,11 @@ func (w *lifecycle) assign(ctx workflow.Context, r AssignRequest) (UpdateResult,
 	t.AssigneeID = r.AssigneeID
 	events := []models.Event{w.event(t, r.Actor, models.EventAssigned, false, models.EventData{"from": from, "to": r.AssigneeID})}
 	if t.Status == models.StatusNew && r.AssigneeID != nil {
-		events = append(events, w.moveTo(&t, r.Actor, models.StatusOpen, "", true))
+		ev, err := w.moveTo(&t, r.Actor, models.StatusOpen, "", true)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		events = append(events, ev)
 	}
 	return w.apply(ctx, models.Change{Ticket: t, Events: events})
 }
@@ -351,9 +429,18 @@ func (w *lifecycle) addReply(ctx workflow.Context, r ReplyRequest) (UpdateResult
 	if !r.Internal && r.Actor.Role.IsStaff() && t.FirstResponseAt == nil {
 		at := t.UpdatedAt
 		t.FirstResponseAt = &at
+		if t.SLA != nil {
+			if err := t.SLA.FirstResponse.Stop(t.SLA.Calendar, at, "first_response", ""); err != nil {
+				return UpdateResult{}, appErr(ErrTypeValidation, "sla: %v", err)
+			}
+		}
 	}
 	if !r.Internal && r.Actor.Role == models.RoleCustomer && models.ReopensOnCustomerReply(t.Status) {
-		events = append(events, w.moveTo(&t, r.Actor, models.StatusOpen, "customer replied", true))
+		ev, err := w.moveTo(&t, r.Actor, models.StatusOpen, "customer replied", true)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		events = append(events, ev)
 	}
 	res, err := w.apply(ctx, models.Change{Ticket: t, Events: events, Reply: reply})
 	if err == nil {
@@ -414,15 +501,20 @@ func now(ctx workflow.Context) time.Time {
 
 // next stamps t as the next version, changed now by actor.
 func (w *lifecycle) next(ctx workflow.Context, t models.Ticket, actor Actor) models.Ticket {
+	t.SLA = t.SLA.Clone()
 	t.Version++
 	t.UpdatedAt = now(ctx)
 	t.UpdatedBy = actor.ID
 	return t
 }
 
-// moveTo changes t's status with its timestamps and returns the event.
-func (w *lifecycle) moveTo(t *models.Ticket, actor Actor, to models.Status, reason string, automatic bool) models.Event {
+// moveTo changes t's status with its timestamps and SLA clocks and returns
+// the event.
+func (w *lifecycle) moveTo(t *models.Ticket, actor Actor, to models.Status, reason string, automatic bool) (models.Event, error) {
 	from := t.Status
+	if err := slaOnStatus(t.SLA, from, to, t.UpdatedAt, reason); err != nil {
+		return models.Event{}, appErr(ErrTypeValidation, "sla: %v", err)
+	}
 	t.Status = to
 	t.StatusReason = nil
 	if reason != "" {
@@ -447,7 +539,7 @@ func (w *lifecycle) moveTo(t *models.Ticket, actor Actor, to models.Status, reas
 	if automatic {
 		data["automatic"] = true
 	}
-	return w.event(*t, actor, models.EventStatusChanged, false, data)
+	return w.event(*t, actor, models.EventStatusChanged, false, data), nil
 }
 
 // event makes the next timeline event. Its ID derives from the ticket and
@@ -468,18 +560,36 @@ func (w *lifecycle) childID(kind string, seq int64) string {
 // counter is restored: nothing was written.
 func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, error) {
 	before := c.Events[0].Seq - 1
-	actx := workflow.WithActivityOptions(ctx, activityOptions)
 	var out activities.ApplyChangeOutput
-	err := workflow.ExecuteActivity(actx, ActivityApplyChange, activities.ApplyChangeInput{Change: c}).Get(ctx, &out)
+	err := w.execute(ctx, ActivityApplyChange, activities.ApplyChangeInput{Change: c}).Get(ctx, &out)
 	if err != nil {
 		w.events = before
 		return UpdateResult{}, persistError(err)
 	}
-	w.state = out.Ticket
+	if out.Ticket.Status != w.state.Status || c.Create {
+		w.statusSince = c.Ticket.UpdatedAt
+	}
+	w.state, w.dirty = out.Ticket, true
 	if err := w.publish(ctx); err != nil {
 		return UpdateResult{}, err
 	}
 	return UpdateResult{Ticket: out.Ticket}, nil
+}
+
+// execute runs an activity. Tickets started since the SLA engine run their
+// activities as local activities: a change is then one workflow task, not
+// three, which is most of an update's latency. Older histories recorded
+// regular activities and replay that way.
+func (w *lifecycle) execute(ctx workflow.Context, activity string, arg any) workflow.Future {
+	if w.slaOn {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout:    activityOptions.StartToCloseTimeout,
+			ScheduleToCloseTimeout: activityOptions.ScheduleToCloseTimeout,
+			RetryPolicy:            activityOptions.RetryPolicy,
+		})
+		return workflow.ExecuteLocalActivity(lctx, activity, arg)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), activity, arg)
 }
 
 // persistError gives the API a stable error type for a failed persistence.
@@ -519,6 +629,16 @@ func (w *lifecycle) publish(ctx workflow.Context) error {
 	setKeyword(AttrCategory, deref(t.CategoryID))
 	if n, ok := current.GetInt64(AttrNumber); !ok || n != t.Number {
 		ups = append(ups, AttrNumber.ValueSet(t.Number))
+	}
+	if state, due := slaHeadline(t.SLA); state != "" {
+		setKeyword(AttrSLAState, string(state))
+		old, ok := current.GetTime(AttrSLADueAt)
+		switch {
+		case due == nil && ok:
+			ups = append(ups, AttrSLADueAt.ValueUnset())
+		case due != nil && (!ok || !old.Equal(*due)):
+			ups = append(ups, AttrSLADueAt.ValueSet(*due))
+		}
 	}
 	if len(ups) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {

@@ -32,6 +32,9 @@ const (
 
 	// ActivityApplyChange persists one change of a ticket.
 	ActivityApplyChange = "ApplyChange"
+
+	// ActivityLoadSLAConfig reads an SLA policy and the lifecycle delays.
+	ActivityLoadSLAConfig = "LoadSLAConfig"
 )
 
 // Error types of the ApplicationErrors that updates fail with. The API maps
@@ -56,6 +59,8 @@ var (
 	AttrCustomer = temporal.NewSearchAttributeKeyKeyword("TicketCustomer")
 	AttrCategory = temporal.NewSearchAttributeKeyKeyword("TicketCategory")
 	AttrNumber   = temporal.NewSearchAttributeKeyInt64("TicketNumber")
+	AttrSLAState = temporal.NewSearchAttributeKeyKeyword("SLAState")
+	AttrSLADueAt = temporal.NewSearchAttributeKeyTime("SLADueAt")
 )
 
 // WorkflowID is the ID of a ticket's workflow.

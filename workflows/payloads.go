@@ -1,6 +1,10 @@
 package workflows
 
-import "github.com/ticketd/ticketd/models"
+import (
+	"time"
+
+	"github.com/ticketd/ticketd/models"
+)
 
 // LifecycleInput starts a ticket's workflow. State is set only when the
 // workflow continues as new (or in tests, to start from any status).
@@ -9,6 +13,11 @@ type LifecycleInput struct {
 	Number   int64
 	State    *models.Ticket
 	Events   int64 // seq of the ticket's last timeline event, with State
+
+	// Carried over by continue-as-new with State.
+	SLAEnabled  bool             // the run that started the ticket ran the SLA engine
+	Lifecycle   models.Lifecycle // the automatic-move delays in force
+	StatusSince time.Time        // when the ticket entered its status
 }
 
 // Actor is who makes a change; the API has checked their permissions.
@@ -28,6 +37,7 @@ type CreateRequest struct {
 	CustomerID     string
 	IdempotencyKey string
 	RequestHash    string
+	FollowUpOf     *string // the closed ticket this one continues
 }
 
 // EditRequest changes fields; nil fields stay as they are.

@@ -89,7 +89,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.TemporalAddress != "" {
 		ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
 	}
-	w := newWorker(tc, db)
+	reg, metrics := newMetrics()
+	w := newWorker(tc, db, metrics)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -97,7 +98,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, func(bound string) {
+		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, func(bound string) {
 			if err := printWelcome(gctx, stdout, db, secret, bound, addr, uiURL); err != nil {
 				log.Error("demo users", "err", err)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"gorm.io/gorm"
@@ -26,19 +27,24 @@ import (
 const shutdownGrace = 30 * time.Second
 
 // newWorker builds the ticket worker on c.
-func newWorker(c client.Client, db *gorm.DB) worker.Worker {
+func newWorker(c client.Client, db *gorm.DB, metrics *monitoring.Metrics) worker.Worker {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		WorkerStopTimeout: shutdownGrace,
 	})
-	workflows.Register(w, activities.New(models.NewStore(db)))
+	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	return w
+}
+
+// newMetrics makes a process's registry and metrics.
+func newMetrics() (*prometheus.Registry, *monitoring.Metrics) {
+	reg := prometheus.NewRegistry()
+	return reg, monitoring.NewMetrics(reg)
 }
 
 // serveAPI serves the API on addr until ctx ends, then drains in-flight
 // requests. ready, if not nil, receives the bound address.
-func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc client.Client, secret []byte, log *slog.Logger, ready func(string)) error {
-	reg := prometheus.NewRegistry()
-	metrics := monitoring.NewMetrics(reg)
+func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc client.Client, secret []byte,
+	log *slog.Logger, reg *prometheus.Registry, metrics *monitoring.Metrics, ready func(string)) error {
 	srv := api.New(api.Config{
 		JWTSecret:     secret,
 		RatePerSecond: cfg.RatePerSecond,
@@ -101,7 +107,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer tc.Close()
-	return serveAPI(ctx, cfg, cfg.HTTPAddr, db, tc, secret, log, nil)
+	reg, metrics := newMetrics()
+	return serveAPI(ctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, nil)
 }
 
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr interface{ Write([]byte) (int, error) }) error {
@@ -111,6 +118,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fs := newFlagSet("worker", stderr)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database (TICKETD_DATA_DIR)")
+	metricsAddr := fs.String("metrics-addr", or(getenv("METRICS_ADDR"), "127.0.0.1:9091"), `serve /metrics here (METRICS_ADDR; "" disables)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,11 +137,21 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer tc.Close()
 	ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
-	w := newWorker(tc, db)
+	reg, metrics := newMetrics()
+	if *metricsAddr != "" {
+		ms := &http.Server{Addr: *metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server", "err", err)
+			}
+		}()
+		defer ms.Close()
+	}
+	w := newWorker(tc, db, metrics)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker started", "task_queue", workflows.TaskQueue)
+	log.Info("worker started", "task_queue", workflows.TaskQueue, "metrics", *metricsAddr)
 	<-ctx.Done()
 	log.Info("worker stopping; finishing in-flight activities")
 	w.Stop()

@@ -65,8 +65,10 @@ type StackOptions struct {
 // NewStack starts a worker on ts and serves the API on db.
 func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Stack, error) {
 	tc := ts.GetDefaultClient()
+	reg := prometheus.NewRegistry()
+	metrics := monitoring.NewMetrics(reg)
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w, activities.New(models.NewStore(db)))
+	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -77,12 +79,11 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	if opts.DB != nil {
 		apiDB = opts.DB
 	}
-	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := api.New(api.Config{
 		JWTSecret: Secret, UpdateTimeout: opts.UpdateTimeout,
 		RatePerSecond: opts.RatePerSecond, RateBurst: opts.RateBurst,
-	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal), log, monitoring.NewMetrics(reg), reg)
+	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal), log, metrics, reg)
 	h := srv.Handler()
 	router, err := SpecRouter()
 	if err != nil {
