@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // SLA calendars name IANA zones; do not depend on the host having them
 )
 
 func main() {
