@@ -143,16 +143,12 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 	if w.done || w.deleted {
 		return nil
 	}
-	now := now(ctx)
-	t := w.state
-	t.SLA = t.SLA.Clone()
 	system := Actor{ID: models.SystemActorID, Role: models.RoleAdmin}
+	// A candidate next version, with its own copy of the clocks; it is
+	// stored only if something came due.
+	t := w.next(ctx, w.state, system)
+	now := t.UpdatedAt
 	var events []models.Event
-	next := func() {
-		if len(events) == 0 {
-			t = w.next(ctx, t, system)
-		}
-	}
 	breached := false
 	if s := t.SLA; s != nil {
 		for _, clock := range []models.Clock{models.ClockFirstResponse, models.ClockResolution} {
@@ -163,7 +159,6 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 				return err
 			}
 			for _, f := range crossed {
-				next()
 				data := models.EventData{"clock": clock, "fraction": f, "priority": s.Priority, "target_seconds": c.TargetSeconds}
 				if due != nil {
 					data["due_at"] = due.Format(time.RFC3339Nano)
@@ -195,7 +190,6 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 		if from == models.StatusPending {
 			to, typ = models.StatusResolved, models.EventAutoResolved
 		}
-		next()
 		ev, err := w.moveTo(&t, system, to, "", true)
 		if err != nil {
 			return err
