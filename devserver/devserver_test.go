@@ -1,0 +1,342 @@
+package devserver_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ticketd/ticketd/devserver"
+)
+
+const (
+	testNamespace    = "devserver-test"
+	testTaskQueue    = "devserver-test"
+	testWorkflowType = "DevserverTestTicket"
+	testUpdateName   = "set-status"
+	testWorkflowID   = "ticket-devserver-test"
+)
+
+var testSearchAttributes = map[string]enums.IndexedValueType{
+	"TicketStatus":    enums.INDEXED_VALUE_TYPE_KEYWORD,
+	"TicketPriority":  enums.INDEXED_VALUE_TYPE_KEYWORD,
+	"TicketNumber":    enums.INDEXED_VALUE_TYPE_INT,
+	"TicketCreatedAt": enums.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+var ticketStatus = temporal.NewSearchAttributeKeyKeyword("TicketStatus")
+
+// ticketWorkflow stands in for ticketd's lifecycle: it lives until an update
+// closes it, so it is still running when the server restarts.
+func ticketWorkflow(ctx workflow.Context) error {
+	status := "new"
+	err := workflow.SetUpdateHandler(ctx, testUpdateName, func(ctx workflow.Context, next string) (string, error) {
+		status = next
+		return status, nil
+	})
+	if err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return status == "closed" })
+}
+
+// TestServerKeepsStateAcrossRestart starts a server on a fresh data dir, runs
+// an Update-with-Start against it, restarts it on the same dir and finds the
+// namespace, search attributes, workflow and history again.
+func TestServerKeepsStateAcrossRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server and client logs:\n%s", logs)
+		}
+	})
+	cfg := devserver.Config{
+		DataDir:          t.TempDir(),
+		FrontendAddr:     "127.0.0.1:0",
+		UIAddr:           "127.0.0.1:0",
+		Namespace:        testNamespace,
+		SearchAttributes: testSearchAttributes,
+		Logger:           slog.New(slog.NewTextHandler(logs, nil)),
+	}
+
+	first := startServer(ctx, t, cfg)
+	c, closeClient := dial(t, first, logs)
+	t.Run("namespace registered", func(t *testing.T) {
+		checkNamespace(ctx, t, c)
+	})
+	t.Run("search attributes registered", func(t *testing.T) {
+		checkSearchAttributes(ctx, t, c)
+	})
+	t.Run("web ui served", func(t *testing.T) {
+		checkWebUI(ctx, t, first.UIURL())
+	})
+	t.Run("addresses in use", func(t *testing.T) {
+		checkAddressesInUse(ctx, t, first)
+	})
+
+	var runID string
+	t.Run("update with start", func(t *testing.T) {
+		w := worker.New(c, testTaskQueue, worker.Options{})
+		w.RegisterWorkflowWithOptions(ticketWorkflow, workflow.RegisterOptions{Name: testWorkflowType})
+		if err := w.Start(); err != nil {
+			t.Fatalf("start worker: %v", err)
+		}
+		defer w.Stop()
+
+		start := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+			ID:                       testWorkflowID,
+			TaskQueue:                testTaskQueue,
+			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			TypedSearchAttributes:    temporal.NewSearchAttributes(ticketStatus.ValueSet("new")),
+		}, testWorkflowType)
+		update, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: start,
+			UpdateOptions: client.UpdateWorkflowOptions{
+				UpdateName:   testUpdateName,
+				Args:         []any{"open"},
+				WaitForStage: client.WorkflowUpdateStageCompleted,
+			},
+		})
+		if err != nil {
+			t.Fatalf("update with start: %v", err)
+		}
+		var got string
+		if err := update.Get(ctx, &got); err != nil {
+			t.Fatalf("update result: %v", err)
+		}
+		if got != "open" {
+			t.Errorf("update returned %q, want %q", got, "open")
+		}
+		run, err := start.Get(ctx)
+		if err != nil {
+			t.Fatalf("started run: %v", err)
+		}
+		runID = run.GetRunID()
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	closeClient()
+	if err := first.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if err := first.Stop(); err != nil {
+		t.Errorf("second stop: %v", err)
+	}
+
+	// Restart on the very ports just released, as `ticketd dev` does with 7233.
+	cfg.FrontendAddr = first.FrontendHostPort()
+	cfg.UIAddr = strings.TrimPrefix(first.UIURL(), "http://")
+	second := startServer(ctx, t, cfg)
+	c, _ = dial(t, second, logs)
+	t.Run("search attributes kept", func(t *testing.T) {
+		checkSearchAttributes(ctx, t, c)
+	})
+	t.Run("workflow kept", func(t *testing.T) {
+		desc, err := c.DescribeWorkflowExecution(ctx, testWorkflowID, "")
+		if err != nil {
+			t.Fatalf("describe workflow after restart: %v", err)
+		}
+		info := desc.GetWorkflowExecutionInfo()
+		if got := info.GetExecution().GetRunId(); got != runID {
+			t.Errorf("run ID = %q, want %q", got, runID)
+		}
+		if got := info.GetType().GetName(); got != testWorkflowType {
+			t.Errorf("workflow type = %q, want %q", got, testWorkflowType)
+		}
+		if got := info.GetStatus(); got != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Errorf("status = %v, want running", got)
+		}
+		var status string
+		payload := info.GetSearchAttributes().GetIndexedFields()["TicketStatus"]
+		if err := converter.GetDefaultDataConverter().FromPayload(payload, &status); err != nil || status != "new" {
+			t.Errorf("search attribute TicketStatus = %q (%v), want %q", status, err, "new")
+		}
+	})
+	t.Run("history kept", func(t *testing.T) {
+		var updates int
+		iter := c.GetWorkflowHistory(ctx, testWorkflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			event, err := iter.Next()
+			if err != nil {
+				t.Fatalf("read history after restart: %v", err)
+			}
+			if event.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED {
+				updates++
+			}
+		}
+		if updates != 1 {
+			t.Errorf("history has %d completed updates, want 1", updates)
+		}
+	})
+}
+
+func TestStartRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  devserver.Config
+	}{
+		{"no data dir", devserver.Config{FrontendAddr: "127.0.0.1:0"}},
+		{"frontend on all interfaces", devserver.Config{DataDir: t.TempDir(), FrontendAddr: "0.0.0.0:0"}},
+		{"frontend without port", devserver.Config{DataDir: t.TempDir(), FrontendAddr: "127.0.0.1"}},
+		{"ui on a public name", devserver.Config{DataDir: t.TempDir(), FrontendAddr: "127.0.0.1:0", UIAddr: "example.com:8233"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := devserver.Start(t.Context(), tt.cfg)
+			if err == nil {
+				_ = s.Stop()
+				t.Fatal("Start succeeded, want an error")
+			}
+		})
+	}
+}
+
+// checkAddressesInUse starts a second server on running's addresses and
+// expects a plain error (the Web UI server would exit the process if it
+// could not listen).
+func checkAddressesInUse(ctx context.Context, t *testing.T, running *devserver.Server) {
+	t.Helper()
+	tests := []struct {
+		name string
+		cfg  devserver.Config
+	}{
+		{"frontend", devserver.Config{FrontendAddr: running.FrontendHostPort()}},
+		{"web ui", devserver.Config{FrontendAddr: "127.0.0.1:0", UIAddr: strings.TrimPrefix(running.UIURL(), "http://")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.DataDir = t.TempDir()
+			s, err := devserver.Start(ctx, tt.cfg)
+			if err == nil {
+				_ = s.Stop()
+				t.Fatal("Start succeeded, want an error")
+			}
+		})
+	}
+}
+
+func startServer(ctx context.Context, t *testing.T, cfg devserver.Config) *devserver.Server {
+	t.Helper()
+	s, err := devserver.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return s
+}
+
+// dial returns a client of s and a function that closes it, which also runs
+// when the test ends.
+func dial(t *testing.T, s *devserver.Server, logs io.Writer) (client.Client, func()) {
+	t.Helper()
+	c, err := client.Dial(client.Options{
+		HostPort:  s.FrontendHostPort(),
+		Namespace: testNamespace,
+		Logger:    sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+	})
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.FrontendHostPort(), err)
+	}
+	closeClient := sync.OnceFunc(c.Close)
+	t.Cleanup(closeClient)
+	return c, closeClient
+}
+
+func checkNamespace(ctx context.Context, t *testing.T, c client.Client) {
+	t.Helper()
+	resp, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: testNamespace})
+	if err != nil {
+		t.Fatalf("describe namespace: %v", err)
+	}
+	if got, want := resp.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration(), 7*24*time.Hour; got != want {
+		t.Errorf("retention = %v, want %v", got, want)
+	}
+}
+
+func checkSearchAttributes(ctx context.Context, t *testing.T, c client.Client) {
+	t.Helper()
+	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: testNamespace})
+	if err != nil {
+		t.Fatalf("list search attributes: %v", err)
+	}
+	for name, want := range testSearchAttributes {
+		if got, ok := resp.GetCustomAttributes()[name]; !ok || got != want {
+			t.Errorf("search attribute %s: got %v (registered %t), want %v", name, got, ok, want)
+		}
+	}
+}
+
+func checkWebUI(ctx context.Context, t *testing.T, url string) {
+	t.Helper()
+	if url == "" {
+		t.Fatal("UIURL is empty")
+	}
+	status, contentType, body := get(ctx, t, url+"/")
+	if status != http.StatusOK || !strings.HasPrefix(contentType, "text/html") || !strings.Contains(strings.ToLower(body), "<html") {
+		t.Errorf("GET / = %d %q, body starts %.80q; want 200 with HTML", status, contentType, body)
+	}
+	// The UI's API is a proxy to the frontend, so this proves it found it.
+	status, _, body = get(ctx, t, url+"/api/v1/namespaces/"+testNamespace)
+	if status != http.StatusOK || !strings.Contains(body, testNamespace) {
+		t.Errorf("GET namespace through the UI = %d, body %.200q; want 200 naming %s", status, body, testNamespace)
+	}
+}
+
+func get(ctx context.Context, t *testing.T, url string) (status int, contentType, body string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// lockedBuffer collects logs written from the server's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

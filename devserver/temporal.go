@@ -1,0 +1,196 @@
+package devserver
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+const (
+	clusterName = "active"
+	storeName   = "sqlite-default"
+)
+
+// servicePorts are the gRPC ports of the four Temporal services and the
+// frontend's HTTP API, all on ip.
+type servicePorts struct {
+	ip                                  string
+	frontend, history, matching, worker int
+	frontendHTTP                        int
+}
+
+func (p servicePorts) addr(port int) string {
+	return net.JoinHostPort(p.ip, strconv.Itoa(port))
+}
+
+// sqliteConfig is the one SQLite store that holds both Temporal's state and
+// its visibility records.
+func sqliteConfig(dbPath string) *config.SQL {
+	return &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: dbPath,
+		// rwc: open read-write, create the file if missing.
+		ConnectAttributes: map[string]string{"mode": "rwc"},
+	}
+}
+
+// ensureSchema creates Temporal's tables on the first start and leaves an
+// existing database alone on later ones. A marker file that exists only while
+// the schema is being written lets a start after an interrupted first start
+// (crash, Ctrl-C) begin again instead of running on a half-built database.
+//
+// SetupSchema opens the database through the SQLite plugin's process-wide
+// connection pool with the same settings the server uses, so the server
+// later reuses that very connection.
+func ensureSchema(sqlCfg *config.SQL, dbPath string) error {
+	marker := dbPath + ".setup"
+	_, err := os.Stat(dbPath)
+	switch {
+	case err == nil:
+		if _, err := os.Stat(marker); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("check schema setup marker: %w", err)
+		}
+		for _, f := range []string{dbPath, dbPath + "-journal", dbPath + "-wal", dbPath + "-shm"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove half-built database: %w", err)
+			}
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("check database file: %w", err)
+	}
+
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return fmt.Errorf("write schema setup marker: %w", err)
+	}
+	if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+		return fmt.Errorf("create temporal schema in %s: %w", dbPath, err)
+	}
+	if err := os.Remove(marker); err != nil {
+		return fmt.Errorf("remove schema setup marker: %w", err)
+	}
+	return nil
+}
+
+// serverConfig is the static configuration of a single-node cluster with all
+// services in this process, bound to loopback.
+func serverConfig(ports servicePorts, sqlCfg *config.SQL) *config.Config {
+	frontend := ports.addr(ports.frontend)
+	service := func(port int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: ports.ip}}
+	}
+
+	frontendService := service(ports.frontend)
+	// The HTTP API (and with it Nexus) is on in the Temporal CLI's dev
+	// server too; without it the frontend warns on every start.
+	frontendService.RPC.HTTPPort = ports.frontendHTTP
+
+	var c config.Config
+	c.Global.Membership.BroadcastAddress = ports.ip
+	c.Persistence = config.Persistence{
+		DefaultStore:     storeName,
+		VisibilityStore:  storeName,
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlCfg}},
+	}
+	c.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             frontend,
+				HTTPAddress:            ports.addr(ports.frontendHTTP),
+				// ClusterID is left empty: the first start generates one and
+				// stores it in the database, later starts read it back.
+			},
+		},
+	}
+	c.DCRedirectionPolicy.Policy = "noop"
+	c.Services = map[string]config.Service{
+		string(primitives.FrontendService): frontendService,
+		string(primitives.HistoryService):  service(ports.history),
+		string(primitives.MatchingService): service(ports.matching),
+		string(primitives.WorkerService):   service(ports.worker),
+	}
+	c.Archival.History.State = "disabled"
+	c.Archival.Visibility.State = "disabled"
+	c.NamespaceDefaults.Archival.History.State = "disabled"
+	c.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	// The system workers (scheduler, batcher, …) reach the frontend here.
+	c.PublicClient.HostPort = frontend
+	return &c
+}
+
+// dynamicConfig holds the settings that differ from Temporal's defaults for a
+// quick local loop; they mirror what the Temporal CLI dev server sets.
+func dynamicConfig() dynamicconfig.StaticClient {
+	return dynamicconfig.StaticClient{
+		// Search attributes registered a moment ago are usable at once instead
+		// of after the cache refresh; registering them is rare, so bypassing
+		// the cache costs nothing here.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		// Same for Nexus endpoints.
+		dynamicconfig.ForceNexusEndpointRefreshOnRead.Key(): true,
+		// Bypassing those caches means more reads; raise the persistence rate
+		// limits in the same ratio as the defaults so nothing throttles.
+		dynamicconfig.FrontendPersistenceMaxQPS.Key(): 10000,
+		dynamicconfig.HistoryPersistenceMaxQPS.Key():  45000,
+		// The Web UI issues many list/count calls; the default (10/s) makes it stall.
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		// A laptop does not need 128k cached workflow executions.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8096,
+		// Workflow Updates (ticketd writes every change through one) and
+		// Update-with-Start. Both are on by default in this server version;
+		// they are set so that a changed default cannot silently break the dev
+		// server. ExecuteMultiOperation, which carries Update-with-Start, has
+		// no switch any more in this version.
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+	}
+}
+
+// newTemporal builds (without starting) a Temporal server running all four
+// services in this process. Static membership replaces ringpop: with every
+// service in one process there is nothing to discover, and no gossip ports.
+func newTemporal(ports servicePorts, sqlCfg *config.SQL, logger log.Logger) (temporal.Server, error) {
+	host := func(port int) static.Hosts { return static.SingleLocalHost(ports.addr(port)) }
+	noopClaimMapper := authorization.NewNoopClaimMapper()
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(serverConfig(ports, sqlCfg)),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: host(ports.frontend),
+			primitives.HistoryService:  host(ports.history),
+			primitives.MatchingService: host(ports.matching),
+			primitives.WorkerService:   host(ports.worker),
+		}),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dynamicConfig()),
+		// No authentication: the server listens on loopback only.
+		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return noopClaimMapper }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create temporal server: %w", err)
+	}
+	return srv, nil
+}
