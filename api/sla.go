@@ -144,6 +144,9 @@ func (s *Server) putPolicy(c *gin.Context) {
 	if b.WarnAt != nil {
 		pol.WarnAt = *b.WarnAt
 	}
+	if cal := pol.Calendar; cal != nil && cal.Holidays == nil {
+		cal.Holidays = []string{} // lists are never null in responses
+	}
 	if b.Escalate != nil {
 		pol.Escalate = *b.Escalate
 	}

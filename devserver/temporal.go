@@ -43,8 +43,12 @@ func sqliteConfig(dbPath string) *config.SQL {
 	return &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: dbPath,
-		// rwc: open read-write, create the file if missing.
-		ConnectAttributes: map[string]string{"mode": "rwc"},
+		// rwc: open read-write, create the file if missing. WAL with
+		// synchronous=NORMAL makes a commit one append instead of two
+		// fsyncs of a rollback journal: writes through the embedded server
+		// get several times faster, and a crash of the process loses
+		// nothing committed (only an OS crash or power loss could).
+		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000"},
 	}
 }
 
