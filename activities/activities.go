@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -67,8 +68,9 @@ func (a *Activities) ApplyChange(ctx context.Context, in ApplyChangeInput) (Appl
 
 func (a *Activities) record(events []models.Event, t models.Ticket) {
 	for _, e := range events {
-		clock, _ := e.Data["clock"].(string)
-		priority, _ := e.Data["priority"].(string)
+		// Local activities get the workflow's values as they are, regular
+		// ones after a JSON round trip: accept both forms.
+		clock, priority := fmt.Sprint(e.Data["clock"]), fmt.Sprint(e.Data["priority"])
 		switch e.Type {
 		case models.EventSLAWarning:
 			f, _ := e.Data["fraction"].(float64)

@@ -221,11 +221,9 @@ func (c *SLAClock) Stop(cal *Calendar, now time.Time, reason, detail string) err
 	if c.Breached {
 		state = SLABreached
 	}
+	// The outcome segment stays open until the clock resumes (a reopened
+	// ticket), so the ledger has no holes.
 	c.open(state, now, reason, detail)
-	if n := len(c.Segments); n > 0 {
-		at := now
-		c.Segments[n-1].To = &at
-	}
 	return nil
 }
 

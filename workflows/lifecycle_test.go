@@ -2,9 +2,11 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +51,8 @@ var (
 type fakeStore struct {
 	mu      sync.Mutex
 	changes []models.Change
+	times   []time.Time // the test clock at each call
+	now     func() time.Time
 	failure error // returned by every call while set
 }
 
@@ -56,6 +60,9 @@ func (f *fakeStore) ApplyChange(_ context.Context, in activities.ApplyChangeInpu
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.changes = append(f.changes, in.Change)
+	if f.now != nil {
+		f.times = append(f.times, f.now())
+	}
 	if f.failure != nil {
 		return activities.ApplyChangeOutput{}, f.failure
 	}
@@ -89,13 +96,113 @@ func (f *fakeStore) last(t *testing.T) models.Change {
 	return f.change(t, f.calls()-1)
 }
 
+// ---- the fake SLA configuration
+
+// Default SLA settings of the fake LoadSLAConfig: targets long enough that
+// no SLA timer fires within the hour a lifecycle test runs.
+var (
+	testWarnAt = []float64{0.75, 0.9}
+	// testTargets are each priority's first-response and resolution targets.
+	testTargets = map[models.Priority][2]time.Duration{
+		models.PriorityLow:    {24 * time.Hour, 120 * time.Hour},
+		models.PriorityNormal: {8 * time.Hour, 72 * time.Hour},
+		models.PriorityHigh:   {4 * time.Hour, 24 * time.Hour},
+		models.PriorityUrgent: {time.Hour, 8 * time.Hour},
+	}
+	testLifecycle = models.Lifecycle{ResolvedAutoCloseSeconds: 96 * 3600, PendingAutoResolveSeconds: 7 * 24 * 3600}
+)
+
+// testPolicy is the default policy of p: around the clock, warnings at 75%
+// and 90%, no escalation.
+func testPolicy(p models.Priority) models.Policy {
+	targets := testTargets[p]
+	return models.Policy{
+		Priority:             p,
+		FirstResponseSeconds: int64(targets[0] / time.Second),
+		ResolutionSeconds:    int64(targets[1] / time.Second),
+		WarnAt:               slices.Clone(testWarnAt),
+	}
+}
+
+// fakeSLAConfig stands in for the LoadSLAConfig activity: it returns the
+// policy of the priority asked for and the lifecycle delays, and records
+// every request.
+type fakeSLAConfig struct {
+	mu        sync.Mutex
+	policies  map[models.Priority]models.Policy
+	lifecycle models.Lifecycle
+	requests  []models.Priority
+	failure   error // returned by every call while set
+}
+
+func newFakeSLAConfig() *fakeSLAConfig {
+	f := &fakeSLAConfig{policies: map[models.Priority]models.Policy{}, lifecycle: testLifecycle}
+	for _, p := range models.Priorities {
+		f.policies[p] = testPolicy(p)
+	}
+	return f
+}
+
+func (f *fakeSLAConfig) LoadSLAConfig(_ context.Context, in activities.LoadSLAConfigInput) (activities.LoadSLAConfigOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, in.Priority)
+	if f.failure != nil {
+		return activities.LoadSLAConfigOutput{}, f.failure
+	}
+	p, ok := f.policies[in.Priority]
+	if !ok {
+		return activities.LoadSLAConfigOutput{}, temporal.NewNonRetryableApplicationError("no policy", activities.ErrTypeNotFound, nil)
+	}
+	p.WarnAt = slices.Clone(p.WarnAt)
+	return activities.LoadSLAConfigOutput{Policy: p, Lifecycle: f.lifecycle}, nil
+}
+
+// setPolicy replaces the policy of p.
+func (f *fakeSLAConfig) setPolicy(p models.Policy) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.policies[p.Priority] = p
+}
+
+// setAll changes every priority's policy with fn.
+func (f *fakeSLAConfig) setAll(fn func(*models.Policy)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for p, policy := range f.policies {
+		fn(&policy)
+		f.policies[p] = policy
+	}
+}
+
+func (f *fakeSLAConfig) setLifecycle(l models.Lifecycle) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lifecycle = l
+}
+
+func (f *fakeSLAConfig) setFailure(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failure = err
+}
+
+// requested returns the priorities asked for so far.
+func (f *fakeSLAConfig) requested() []models.Priority {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
+}
+
 // ---- the harness
 
-// lifecycleHarness is one test workflow environment with the fake store.
+// lifecycleHarness is one test workflow environment with the fake store
+// and the fake SLA configuration.
 type lifecycleHarness struct {
 	t     *testing.T
 	env   *testsuite.TestWorkflowEnvironment
 	store *fakeStore
+	sla   *fakeSLAConfig
 }
 
 func newLifecycleHarness(t *testing.T) *lifecycleHarness {
@@ -105,9 +212,11 @@ func newLifecycleHarness(t *testing.T) *lifecycleHarness {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(testStart)
 	env.RegisterWorkflowWithOptions(TicketLifecycle, workflow.RegisterOptions{Name: LifecycleWorkflow})
-	store := &fakeStore{}
+	store := &fakeStore{now: env.Now}
 	env.RegisterActivityWithOptions(store.ApplyChange, activity.RegisterOptions{Name: ActivityApplyChange})
-	return &lifecycleHarness{t: t, env: env, store: store}
+	sla := newFakeSLAConfig()
+	env.RegisterActivityWithOptions(sla.LoadSLAConfig, activity.RegisterOptions{Name: ActivityLoadSLAConfig})
+	return &lifecycleHarness{t: t, env: env, store: store, sla: sla}
 }
 
 // updateOutcome is what the update callbacks reported.
@@ -181,7 +290,14 @@ func (h *lifecycleHarness) queryAt(d time.Duration) *models.Ticket {
 // an hour in is cancelled, so every test ends.
 func (h *lifecycleHarness) run(in LifecycleInput) {
 	h.t.Helper()
-	h.at(time.Hour, h.env.CancelWorkflow)
+	h.runFor(in, time.Hour)
+}
+
+// runFor executes the workflow to its end, cancelling it d after start if
+// it is still running then.
+func (h *lifecycleHarness) runFor(in LifecycleInput, d time.Duration) {
+	h.t.Helper()
+	h.at(d, h.env.CancelWorkflow)
 	h.env.ExecuteWorkflow(LifecycleWorkflow, in)
 	require.True(h.t, h.env.IsWorkflowCompleted())
 }
@@ -271,9 +387,9 @@ func requireTimeEqual(t *testing.T, want time.Time, got *time.Time, field string
 	require.True(t, want.Equal(*got), "%s = %s, want %s", field, got, want)
 }
 
-// wantEvent is an expected timeline event. Data is compared whole, as it
-// arrives at the activity (JSON types); reply_id and time_entry_id are
-// filled in from the change.
+// wantEvent is an expected timeline event. Data is compared whole, as it is
+// stored (JSON types); reply_id and time_entry_id are filled in from the
+// change.
 type wantEvent struct {
 	typ      models.EventType
 	internal bool
@@ -321,8 +437,21 @@ func requireEvents(t *testing.T, c models.Change, firstSeq int64, actor Actor, w
 		case w.typ == models.EventTimeLogged && c.TimeEntry != nil:
 			data["time_entry_id"] = c.TimeEntry.ID
 		}
-		assert.Equal(t, data, e.Data, "event %d data", i)
+		assert.Equal(t, data, storedData(t, e.Data), "event %d data", i)
 	}
+}
+
+// storedData is event data as the database stores it and the timeline
+// returns it: JSON. Local activities receive the workflow's values as they
+// are (a models.Status, not a string), regular ones after a trip through
+// the data converter, so tests compare the stored form.
+func storedData(t *testing.T, d models.EventData) models.EventData {
+	t.Helper()
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	out := models.EventData{}
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out
 }
 
 // ---- 1. the transition graph

@@ -1,10 +1,15 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -24,8 +29,19 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no recorded histories in testdata/")
 	}
+	v1 := 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			if strings.HasPrefix(filepath.Base(f), "v1_") {
+				// Recorded before the SLA engine: no version marker, so the
+				// replay takes GetVersion's DefaultVersion path (regular
+				// activities, no clocks) and must match it event for event.
+				v1++
+				types := eventTypes(t, f)
+				require.NotEmpty(t, types)
+				assert.NotContains(t, types, "EVENT_TYPE_MARKER_RECORDED", "a v1 history with a marker")
+				assert.Contains(t, types, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED", "a v1 history ran regular activities")
+			}
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.TicketLifecycle, workflow.RegisterOptions{Name: workflows.LifecycleWorkflow})
 			logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
@@ -34,4 +50,25 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 		})
 	}
+	if v1 == 0 {
+		t.Error("no v1 history (recorded before the SLA engine) in testdata/")
+	}
+}
+
+// eventTypes lists the event types of a history exported as JSON.
+func eventTypes(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var h struct {
+		Events []struct {
+			EventType string `json:"eventType"`
+		} `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(b, &h))
+	types := make([]string, len(h.Events))
+	for i, e := range h.Events {
+		types[i] = e.EventType
+	}
+	return types
 }

@@ -148,6 +148,12 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 	// stored only if something came due.
 	t := w.next(ctx, w.state, system)
 	now := t.UpdatedAt
+	before := w.events // restored if nothing is stored: no gaps in the timeline
+	defer func() {
+		if w.state.Version != t.Version {
+			w.events = before
+		}
+	}()
 	var events []models.Event
 	breached := false
 	if s := t.SLA; s != nil {
@@ -159,7 +165,7 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 				return err
 			}
 			for _, f := range crossed {
-				data := models.EventData{"clock": clock, "fraction": f, "priority": s.Priority, "target_seconds": c.TargetSeconds}
+				data := models.EventData{"clock": string(clock), "fraction": f, "priority": string(s.Priority), "target_seconds": c.TargetSeconds}
 				if due != nil {
 					data["due_at"] = due.Format(time.RFC3339Nano)
 				}
@@ -177,7 +183,7 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 			if err != nil {
 				return err
 			}
-			events = append(events, w.event(t, system, models.EventEscalated, false, models.EventData{"from": t.Priority, "to": to}))
+			events = append(events, w.event(t, system, models.EventEscalated, false, models.EventData{"from": string(t.Priority), "to": string(to)}))
 			t.Priority = to
 			if err := applyPolicy(s, cfg.Policy, now); err != nil {
 				return err
