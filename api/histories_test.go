@@ -19,13 +19,16 @@ import (
 // into workflows/testdata, where the replay test proves every later version
 // of the workflow code still replays them. It runs only when asked:
 //
-//	TICKETD_RECORD_HISTORIES=1 go test ./api -run TestRecordHistories
+//	TICKETD_RECORD_HISTORIES=v2 go test ./api -run TestRecordHistories
 //
+// The value names the files (v2_full_life.json, …): use the next version
+// name whenever the workflow gains behaviour.
 // Record new histories when the workflow gains behaviour; never delete old
 // ones while workflows of that shape may still be running.
 func TestRecordHistories(t *testing.T) {
-	if os.Getenv("TICKETD_RECORD_HISTORIES") == "" {
-		t.Skip("set TICKETD_RECORD_HISTORIES=1 to record workflow histories")
+	prefix := os.Getenv("TICKETD_RECORD_HISTORIES")
+	if prefix == "" {
+		t.Skip("set TICKETD_RECORD_HISTORIES=<version> to record workflow histories")
 	}
 	_, custTok := stack.NewUser(t, models.RoleCustomer)
 	agent, agentTok := stack.NewUser(t, models.RoleAgent)
@@ -77,8 +80,8 @@ func TestRecordHistories(t *testing.T) {
 	open := create()
 	stack.Do(t, "POST", "/api/v1/tickets/"+open+"/status", agentTok, map[string]any{"status": "in_progress"})
 
-	for name, id := range map[string]string{"v1_full_life": full, "v1_deleted": deleted, "v1_open": open} {
-		writeHistory(t, stack.Temporal, workflows.WorkflowID(id), filepath.Join("..", "workflows", "testdata", name+".json"))
+	for _, h := range []struct{ name, id string }{{"full_life", full}, {"deleted", deleted}, {"open", open}} {
+		writeHistory(t, stack.Temporal, workflows.WorkflowID(h.id), filepath.Join("..", "workflows", "testdata", prefix+"_"+h.name+".json"))
 	}
 }
 
