@@ -64,8 +64,8 @@ func newAuthenticator(secret []byte, users interface {
 
 // authenticate returns the active user a request's token names.
 func (a *authenticator) authenticate(ctx context.Context, header string) (models.User, error) {
-	raw, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || raw == "" {
+	scheme, raw, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 		return models.User{}, fmt.Errorf("%w: missing bearer token", errUnauthenticated)
 	}
 	var claims jwt.RegisteredClaims

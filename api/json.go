@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -17,11 +18,36 @@ import (
 // reply) is far below it.
 const maxBody = 1 << 20
 
-// decode reads a JSON body strictly into dst: unknown fields, wrong types,
-// trailing data and bodies over maxBody are 400s.
+// decode reads a JSON body strictly into dst, a pointer to a struct: the
+// body must be one JSON object; unknown fields, wrong types, null for a
+// field that is not an Optional, trailing data and bodies over maxBody are
+// 400s.
 func decode(c *gin.Context, dst any) error {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return decodeError(io.EOF)
+	}
+	if trimmed[0] != '{' {
+		return badRequestf("request body must be a JSON object")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &fields); err != nil {
+		return decodeError(err)
+	}
+	for name, v := range fields {
+		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) && !nullable(dst, name) {
+			return decodeError(&nullError{field: name})
+		}
+	}
+	return strictUnmarshal(trimmed, dst)
+}
+
+func strictUnmarshal(b []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -30,6 +56,27 @@ func decode(c *gin.Context, dst any) error {
 		return badRequestf("body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// nullable reports whether the field of dst named name in JSON accepts
+// null: only Optional fields do. Unknown names are left to the strict
+// decoder.
+func nullable(dst any, name string) bool {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return true
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name {
+			return strings.HasPrefix(f.Type.Name(), "Optional[")
+		}
+	}
+	return true
 }
 
 func decodeError(err error) error {
@@ -88,14 +135,17 @@ type Optional[T any] struct {
 	Value T
 }
 
-// UnmarshalJSON records presence and nullness.
+// UnmarshalJSON records presence and nullness, and decodes the value as
+// strictly as the body around it.
 func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
 	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
 		o.Null = true
 		return nil
 	}
-	return json.Unmarshal(b, &o.Value)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&o.Value)
 }
 
 // Ptr is the value, or nil when absent or null.

@@ -96,6 +96,8 @@ func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false // an unknown path is a 404, not a redirect
+	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog)
 	s.routes(r)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,41 +339,52 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketFilter, bool, error) {
 	q := c.Request.URL.Query()
 	v := &models.ValidationError{}
-	for name := range q {
-		if !slices.Contains(listParams, name) || (mine && name == "customer_id") {
+	for name, values := range q {
+		switch {
+		case !slices.Contains(listParams, name) || (mine && name == "customer_id"):
 			v.Add(name, "is not a known query parameter")
+		case len(values) > 1:
+			v.Add(name, "must be given once (use a comma-separated list)")
 		}
 	}
 	f := models.TicketFilter{Sort: models.SortCreatedDesc, Limit: 20}
-	for _, st := range splitList(q.Get("status")) {
-		if !models.Status(st).Valid() {
-			v.Add("status", "%q is not a status", st)
+	if q.Has("status") {
+		list := splitList(q.Get("status"))
+		if len(list) == 0 {
+			v.Add("status", "must name at least one status")
 		}
-		f.Statuses = append(f.Statuses, models.Status(st))
-	}
-	for _, p := range splitList(q.Get("priority")) {
-		if !models.Priority(p).Valid() {
-			v.Add("priority", "%q is not a priority", p)
+		for _, st := range list {
+			if !models.Status(st).Valid() {
+				v.Add("status", "%q is not a status", st)
+			}
+			f.Statuses = append(f.Statuses, models.Status(st))
 		}
-		f.Priorities = append(f.Priorities, models.Priority(p))
 	}
-	switch a := q.Get("assignee_id"); {
-	case a == "":
-	case a == "me":
-		f.AssigneeID = u.ID
-	case a == "none":
-		f.Unassigned = true
-	case isUUID(a):
-		f.AssigneeID = strings.ToLower(a)
-	default:
-		v.Add("assignee_id", "must be me, none or a UUID")
-	}
-	if cid := q.Get("customer_id"); cid != "" {
-		if !isUUID(cid) {
-			v.Add("customer_id", "must be a UUID")
+	if q.Has("priority") {
+		list := splitList(q.Get("priority"))
+		if len(list) == 0 {
+			v.Add("priority", "must name at least one priority")
 		}
-		f.CustomerID = strings.ToLower(cid)
+		for _, p := range list {
+			if !models.Priority(p).Valid() {
+				v.Add("priority", "%q is not a priority", p)
+			}
+			f.Priorities = append(f.Priorities, models.Priority(p))
+		}
 	}
+	if q.Has("assignee_id") {
+		switch a := q.Get("assignee_id"); {
+		case a == "me":
+			f.AssigneeID = u.ID
+		case a == "none":
+			f.Unassigned = true
+		case isUUID(a):
+			f.AssigneeID = strings.ToLower(a)
+		default:
+			v.Add("assignee_id", "must be me, none or a UUID")
+		}
+	}
+	f.CustomerID = uuidParam(v, q, "customer_id")
 	if u.Role == models.RoleCustomer {
 		if f.CustomerID != "" && f.CustomerID != u.ID {
 			f.CustomerID = "-"
@@ -380,36 +392,28 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 			f.CustomerID = u.ID
 		}
 	}
-	if cat := q.Get("category_id"); cat != "" {
-		if !isUUID(cat) {
-			v.Add("category_id", "must be a UUID")
-		}
-		f.CategoryID = strings.ToLower(cat)
-	}
-	if text := q.Get("q"); q.Has("q") {
+	f.CategoryID = uuidParam(v, q, "category_id")
+	if q.Has("q") {
+		text := q.Get("q")
 		if n := utf8.RuneCountInString(text); n < 1 || n > 200 {
 			v.Add("q", "must be 1 to 200 characters")
 		}
 		f.Query = text
 	}
-	f.CreatedAfter = parseTime(v, q.Get("created_after"), "created_after")
-	f.CreatedBefore = parseTime(v, q.Get("created_before"), "created_before")
-	if sort := q.Get("sort"); sort != "" {
-		if !slices.Contains(models.TicketSorts, sort) {
+	f.CreatedAfter = parseTime(v, q, "created_after")
+	f.CreatedBefore = parseTime(v, q, "created_before")
+	if q.Has("sort") {
+		f.Sort = q.Get("sort")
+		if !slices.Contains(models.TicketSorts, f.Sort) {
 			v.Add("sort", "must be one of %s", strings.Join(models.TicketSorts, ", "))
 		}
-		f.Sort = sort
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 100 {
-			v.Add("limit", "must be an integer from 1 to 100")
-		}
-		f.Limit = n
+	if q.Has("limit") {
+		f.Limit = parseLimit(v, q.Get("limit"))
 	}
 	count := false
-	if cnt := q.Get("count"); cnt != "" {
-		b, err := strconv.ParseBool(cnt)
+	if q.Has("count") {
+		b, err := strconv.ParseBool(q.Get("count"))
 		if err != nil {
 			v.Add("count", "must be true or false")
 		}
@@ -418,12 +422,34 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 	if err := v.Err(); err != nil {
 		return f, false, err
 	}
-	cur, err := models.DecodeCursor(q.Get("cursor"), f.Sort)
-	if err != nil {
-		return f, false, badRequestf("cursor is not valid for this list and sort order")
+	if q.Has("cursor") {
+		cur, err := models.DecodeCursor(q.Get("cursor"), f.Sort)
+		if err != nil || cur == nil {
+			return f, false, badRequestf("cursor is not valid for this list and sort order")
+		}
+		f.After = cur
 	}
-	f.After = cur
 	return f, count, nil
+}
+
+// uuidParam reads an optional UUID query parameter.
+func uuidParam(v *models.ValidationError, q url.Values, name string) string {
+	if !q.Has(name) {
+		return ""
+	}
+	id := q.Get(name)
+	if !isUUID(id) {
+		v.Add(name, "must be a UUID")
+	}
+	return strings.ToLower(id)
+}
+
+func parseLimit(v *models.ValidationError, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 100 {
+		v.Add("limit", "must be an integer from 1 to 100")
+	}
+	return n
 }
 
 func splitList(s string) []string {
@@ -439,11 +465,11 @@ func splitList(s string) []string {
 	return out
 }
 
-func parseTime(v *models.ValidationError, s, field string) *time.Time {
-	if s == "" {
+func parseTime(v *models.ValidationError, q url.Values, field string) *time.Time {
+	if !q.Has(field) {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, q.Get(field))
 	if err != nil {
 		v.Add(field, "must be an RFC 3339 date-time")
 		return nil
@@ -536,15 +562,15 @@ func (s *Server) editTicket(c *gin.Context) {
 	s.update(c, t, workflows.UpdateEdit, "edit", req, http.StatusOK)
 }
 
-// matchETag checks an If-Match header against the current version and
-// returns the version to hold the workflow to (0 for "*").
+// matchETag checks an If-Match header against the current version (strong
+// comparison: a weak tag never matches) and returns the version to hold the
+// workflow to (0 for "*").
 func matchETag(header string, current int64) (bool, int64) {
 	for _, tag := range strings.Split(header, ",") {
 		tag = strings.TrimSpace(tag)
 		if tag == "*" {
 			return true, 0
 		}
-		tag = strings.TrimPrefix(tag, "W/")
 		if tag == quoteETag(current) {
 			return true, current
 		}

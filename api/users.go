@@ -28,43 +28,42 @@ func (s *Server) listUsers(c *gin.Context) {
 	q := c.Request.URL.Query()
 	v := &models.ValidationError{}
 	f := models.UserFilter{Limit: 20}
-	for name := range q {
-		switch name {
-		case "role", "active", "limit", "cursor":
-		default:
+	for name, values := range q {
+		switch {
+		case name != "role" && name != "active" && name != "limit" && name != "cursor":
 			v.Add(name, "is not a known query parameter")
+		case len(values) > 1:
+			v.Add(name, "must be given once")
 		}
 	}
-	if r := q.Get("role"); r != "" {
-		if !models.Role(r).Valid() {
+	if q.Has("role") {
+		f.Role = models.Role(q.Get("role"))
+		if !f.Role.Valid() {
 			v.Add("role", "must be customer, agent or admin")
 		}
-		f.Role = models.Role(r)
 	}
-	if a := q.Get("active"); a != "" {
-		b, err := strconv.ParseBool(a)
+	if q.Has("active") {
+		b, err := strconv.ParseBool(q.Get("active"))
 		if err != nil {
 			v.Add("active", "must be true or false")
 		}
 		f.Active = &b
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 100 {
-			v.Add("limit", "must be an integer from 1 to 100")
-		}
-		f.Limit = n
+	if q.Has("limit") {
+		f.Limit = parseLimit(v, q.Get("limit"))
 	}
 	if err := v.Err(); err != nil {
 		s.fail(c, err)
 		return
 	}
-	cur, err := models.DecodeCursor(q.Get("cursor"), "users")
-	if err != nil {
-		s.fail(c, badRequestf("cursor is not valid for this list"))
-		return
+	if q.Has("cursor") {
+		cur, err := models.DecodeCursor(q.Get("cursor"), "users")
+		if err != nil || cur == nil {
+			s.fail(c, badRequestf("cursor is not valid for this list"))
+			return
+		}
+		f.After = cur
 	}
-	f.After = cur
 	users, next, err := s.store.ListUsers(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
