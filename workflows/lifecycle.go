@@ -576,19 +576,15 @@ func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, 
 	return UpdateResult{Ticket: out.Ticket}, nil
 }
 
-// execute runs an activity. Tickets started since the SLA engine run their
-// activities as local activities: a change is then one workflow task, not
-// three, which is most of an update's latency. Older histories recorded
-// regular activities and replay that way.
+// execute runs an activity. Ticket changes are regular activities, not
+// local ones, on purpose: a regular activity is scheduled in the history
+// before it runs, so a retried change is always the same change. A local
+// activity runs before its workflow task completes; when concurrent updates
+// make the server refuse that completion, the task is retried with the
+// updates in another order, and a change already committed under a
+// sequence number would be mistaken for a different one (lost writes, seen
+// in TestConcurrentUpdatesLoseNothing).
 func (w *lifecycle) execute(ctx workflow.Context, activity string, arg any) workflow.Future {
-	if w.slaOn {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout:    activityOptions.StartToCloseTimeout,
-			ScheduleToCloseTimeout: activityOptions.ScheduleToCloseTimeout,
-			RetryPolicy:            activityOptions.RetryPolicy,
-		})
-		return workflow.ExecuteLocalActivity(lctx, activity, arg)
-	}
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), activity, arg)
 }
 
