@@ -79,6 +79,10 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.As(err, &valid):
 		p = problem{Type: "validation", Title: "Validation failed", Status: http.StatusUnprocessableEntity,
 			Detail: "one or more fields are invalid", Errors: valid.Fields}
+	case errors.Is(err, models.ErrBusy):
+		c.Header("Retry-After", "1")
+		p = problem{Type: "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
+			Detail: "too many changes to this ticket are in flight; retry after the number of seconds in Retry-After"}
 	case errors.As(err, &rate):
 		c.Header("Retry-After", fmt.Sprint(rate.retryAfter))
 		p = problem{Type: "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,

@@ -58,8 +58,9 @@ type Tickets interface {
 type Config struct {
 	JWTSecret []byte
 	// UpdateTimeout bounds the wait for a workflow update; past it the
-	// request answers 503. Keep it above the workflow's persistence timeout
-	// (8s) so a 503 is never followed by a late write.
+	// request answers 503. Updates carry the deadline, and the workflow
+	// starts no write it could finish after it, so a 503 is never followed
+	// by a late write. Keep it above the workflow's persistence budget (8s).
 	UpdateTimeout time.Duration
 	// RatePerSecond and RateBurst shape each user's token bucket; a zero
 	// rate disables rate limiting.
@@ -77,7 +78,11 @@ type Server struct {
 	metrics *monitoring.Metrics
 	gather  prometheus.Gatherer
 	limiter *limiter
+	gate    *gate
 }
+
+// maxInFlightPerTicket is below the engine's own per-workflow limit (10).
+const maxInFlightPerTicket = 8
 
 // New builds the API on its dependencies.
 func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *monitoring.Metrics, gather prometheus.Gatherer) *Server {
@@ -88,6 +93,7 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		gate:    newGate(maxInFlightPerTicket),
 	}
 }
 
@@ -196,6 +202,12 @@ func (s *Server) accessLog(c *gin.Context) {
 	s.log.DebugContext(c.Request.Context(), "request",
 		"method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
 		"duration", time.Since(start), "request_id", c.GetString("request_id"))
+}
+
+// deadline is when a workflow update's caller will have stopped waiting,
+// with a second of margin for clocks.
+func (s *Server) deadline() time.Time {
+	return time.Now().Add(s.cfg.UpdateTimeout - time.Second)
 }
 
 // updateContext bounds a call to a workflow.

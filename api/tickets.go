@@ -143,6 +143,7 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 	}
 	uctx, cancel := s.updateContext(c)
 	defer cancel()
+	req.Deadline = s.deadline()
 	res, err := s.tickets.Create(uctx, workflows.CreateInput{TicketID: ticketID, Number: number, Request: req})
 	if errors.Is(err, models.ErrConflict) && keyed {
 		// The keyed workflow already ran to completion: replay its ticket.
@@ -151,6 +152,11 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 	}
 	if err != nil {
 		s.fail(c, err)
+		return
+	}
+	if keyed && hashCreate(requestOf(res.Ticket)) != hashCreate(req) {
+		// A concurrent request with the same key and another body won.
+		s.fail(c, models.Invalid("Idempotency-Key", "was already used with a different request"))
 		return
 	}
 	if res.Ticket.Number != number && keyed {
@@ -183,6 +189,38 @@ func validIdempotencyKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// requestOf is the part of a create request a stored ticket shows.
+func requestOf(t models.Ticket) workflows.CreateRequest {
+	return workflows.CreateRequest{Subject: t.Subject, Description: t.Description, Priority: t.Priority,
+		CategoryID: t.CategoryID, CustomerID: t.CustomerID}
+}
+
+// withDeadline stamps an update request with the time its caller stops
+// waiting, so the workflow never starts a write it could finish too late.
+func withDeadline(req any, d time.Time) any {
+	switch r := req.(type) {
+	case workflows.EditRequest:
+		r.Deadline = d
+		return r
+	case workflows.StatusRequest:
+		r.Deadline = d
+		return r
+	case workflows.AssignRequest:
+		r.Deadline = d
+		return r
+	case workflows.ReplyRequest:
+		r.Deadline = d
+		return r
+	case workflows.TimeRequest:
+		r.Deadline = d
+		return r
+	case workflows.DeleteRequest:
+		r.Deadline = d
+		return r
+	}
+	return req
 }
 
 // hashCreate fingerprints what a create asks for, to spot a key reused with
@@ -696,7 +734,11 @@ func (s *Server) update(c *gin.Context, t models.Ticket, name, kind string, req 
 func (s *Server) send(c *gin.Context, t models.Ticket, name string, req any) (workflows.UpdateResult, error) {
 	ctx, cancel := s.updateContext(c)
 	defer cancel()
-	res, err := s.tickets.Update(ctx, t.ID, name, req)
+	if err := s.gate.enter(ctx, t.ID); err != nil {
+		return workflows.UpdateResult{}, fmt.Errorf("wait for ticket %s: %w: %w", t.ID, models.ErrUnavailable, err)
+	}
+	defer s.gate.leave(t.ID)
+	res, err := s.tickets.Update(ctx, t.ID, name, withDeadline(req, s.deadline()))
 	var trans *models.TransitionError
 	if errors.As(err, &trans) {
 		// The workflow refused on a fresher state than the read model's:

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,13 +67,16 @@ func SQLiteDSN(path string) string {
 	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
 }
 
+// ErrBusy means a dependency refused more work for now (HTTP 429).
+var ErrBusy = errors.New("too busy")
+
 // IsUnavailable reports whether err means the database could not be reached,
 // as opposed to a query it refused.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, sql.ErrConnDone) {
 		return true
 	}
 	var netErr net.Error
@@ -93,7 +97,7 @@ func IsUnavailable(err error) bool {
 	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "failed to connect") ||
 		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") ||
 		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "conn closed") ||
-		strings.Contains(msg, "database is locked") || errors.Is(err, context.DeadlineExceeded)
+		strings.Contains(msg, "database is locked") || strings.Contains(msg, "database is closed") || errors.Is(err, context.DeadlineExceeded)
 }
 
 // gormLogger sends GORM's slow-query and error logs to slog; ordinary

@@ -376,6 +376,16 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, bool, error)
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
+			// A retry of this very change is a no-op; another change that
+			// claims a taken position must not pass for applied.
+			var stored Event
+			if err := tx.Take(&stored, "ticket_id = ? AND seq = ?", c.Ticket.ID, c.Events[0].Seq).Error; err != nil {
+				return err
+			}
+			first := c.Events[0]
+			if stored.Type != first.Type || stored.ActorID != first.ActorID || !stored.CreatedAt.Equal(first.CreatedAt) {
+				return fmt.Errorf("event %d of ticket %s is another change: %w", first.Seq, c.Ticket.ID, ErrConflict)
+			}
 			t, err := getTicketUnscoped(tx, c.Ticket.ID)
 			out = t
 			return err

@@ -127,6 +127,11 @@ func translate(err error) error {
 		// The workflow has ended: the ticket was closed (or deleted) meanwhile.
 		return fmt.Errorf("ticket workflow has ended: %w", models.ErrTicketClosed)
 	}
+	var busy *serviceerror.ResourceExhausted
+	if errors.As(err, &busy) {
+		// e.g. more concurrent updates to one workflow than the server admits
+		return fmt.Errorf("temporal: %s: %w", busy.Message, models.ErrBusy)
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return fmt.Errorf("ticket workflow already ran: %w", models.ErrConflict)

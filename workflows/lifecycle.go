@@ -55,6 +55,7 @@ type lifecycle struct {
 	statusSince time.Time        // when the ticket entered its status
 	dirty       bool             // state changed: recompute the next wake-up
 	retryAt     time.Time        // after a failed tick, do not retry before this
+	deadline    time.Time        // the running handler's caller stops waiting then
 }
 
 // TicketLifecycle is the single writer of one ticket. Every change arrives
@@ -280,6 +281,8 @@ func (w *lifecycle) create(ctx workflow.Context, r CreateRequest) (UpdateResult,
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if w.created {
 		return UpdateResult{Ticket: w.state}, nil
 	}
@@ -323,6 +326,8 @@ func (w *lifecycle) edit(ctx workflow.Context, r EditRequest) (UpdateResult, err
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if err := w.validateEdit(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
@@ -364,6 +369,8 @@ func (w *lifecycle) changeStatus(ctx workflow.Context, r StatusRequest) (UpdateR
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if err := w.validateStatus(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
@@ -390,6 +397,8 @@ func (w *lifecycle) assign(ctx workflow.Context, r AssignRequest) (UpdateResult,
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if err := w.validateAssign(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
@@ -415,6 +424,8 @@ func (w *lifecycle) addReply(ctx workflow.Context, r ReplyRequest) (UpdateResult
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if err := w.validateReply(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
@@ -454,6 +465,8 @@ func (w *lifecycle) logTime(ctx workflow.Context, r TimeRequest) (UpdateResult, 
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if err := w.validateTime(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
@@ -478,6 +491,8 @@ func (w *lifecycle) delete(ctx workflow.Context, r DeleteRequest) (UpdateResult,
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
+	w.deadline = r.Deadline
+	defer func() { w.deadline = time.Time{} }()
 	if err := w.validateDelete(ctx, r); err != nil {
 		return UpdateResult{}, err
 	}
@@ -584,9 +599,28 @@ func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, 
 // updates in another order, and a change already committed under a
 // sequence number would be mistaken for a different one (lost writes, seen
 // in TestConcurrentUpdatesLoseNothing).
+//
+// While a caller waits (w.deadline), the activity's timeouts end by the
+// caller's deadline: the caller answers 503 then, and a 503 must not be
+// followed by a late write. With less than minActivityTime left, nothing
+// starts.
 func (w *lifecycle) execute(ctx workflow.Context, activity string, arg any) workflow.Future {
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), activity, arg)
+	opts := activityOptions
+	if !w.deadline.IsZero() {
+		left := w.deadline.Sub(workflow.Now(ctx))
+		if left < minActivityTime {
+			f, set := workflow.NewFuture(ctx)
+			set.SetError(temporal.NewApplicationError("the request waited too long for its turn; nothing was changed", "Expired"))
+			return f
+		}
+		opts.ScheduleToCloseTimeout = min(opts.ScheduleToCloseTimeout, left)
+		opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, left)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, arg)
 }
+
+// minActivityTime is the least time worth starting a change with.
+const minActivityTime = 500 * time.Millisecond
 
 // persistError gives the API a stable error type for a failed persistence.
 func persistError(err error) error {

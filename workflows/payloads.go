@@ -37,7 +37,8 @@ type CreateRequest struct {
 	CustomerID     string
 	IdempotencyKey string
 	RequestHash    string
-	FollowUpOf     *string // the closed ticket this one continues
+	FollowUpOf     *string   // the closed ticket this one continues
+	Deadline       time.Time // when the caller stops waiting; zero: none
 }
 
 // EditRequest changes fields; nil fields stay as they are.
@@ -48,20 +49,23 @@ type EditRequest struct {
 	Priority    *models.Priority
 	SetCategory bool // CategoryID is applied, nil clears it
 	CategoryID  *string
-	IfVersion   int64 // 0: no precondition
+	IfVersion   int64     // 0: no precondition
+	Deadline    time.Time // when the caller stops waiting; zero: none
 }
 
 // StatusRequest moves the ticket to another status.
 type StatusRequest struct {
-	Actor  Actor
-	Status models.Status
-	Reason string
+	Actor    Actor
+	Status   models.Status
+	Reason   string
+	Deadline time.Time // when the caller stops waiting; zero: none
 }
 
 // AssignRequest sets or clears the assignee.
 type AssignRequest struct {
 	Actor      Actor
 	AssigneeID *string
+	Deadline   time.Time // when the caller stops waiting; zero: none
 }
 
 // ReplyRequest adds a reply or an internal note.
@@ -69,18 +73,21 @@ type ReplyRequest struct {
 	Actor    Actor
 	Body     string
 	Internal bool
+	Deadline time.Time // when the caller stops waiting; zero: none
 }
 
 // TimeRequest logs time spent.
 type TimeRequest struct {
-	Actor   Actor
-	Minutes int
-	Note    string
+	Actor    Actor
+	Minutes  int
+	Note     string
+	Deadline time.Time // when the caller stops waiting; zero: none
 }
 
 // DeleteRequest soft-deletes the ticket and ends its workflow.
 type DeleteRequest struct {
-	Actor Actor
+	Actor    Actor
+	Deadline time.Time // when the caller stops waiting; zero: none
 }
 
 // UpdateResult is what every update returns: the ticket as stored, and the
