@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,6 +108,10 @@ func TestSLABreachArrivesOnTime(t *testing.T) {
 	payload := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[workflows.AttrSLAState.GetName()]
 	if payload == nil || string(payload.GetData()) != `"breached"` {
 		t.Errorf("search attribute SLAState = %v, want breached", payload)
+	}
+	if prefix := os.Getenv("TICKETD_RECORD_HISTORIES"); prefix != "" {
+		// A history with SLA timers firing, for the replay test.
+		writeHistory(t, stack.Temporal, workflows.WorkflowID(id), filepath.Join("..", "workflows", "testdata", prefix+"_sla_breach.json"))
 	}
 }
 
