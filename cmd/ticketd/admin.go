@@ -17,27 +17,14 @@ import (
 	"github.com/ticketd/ticketd/models"
 )
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
 func runMigrate(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
 	if len(args) == 0 {
 		return errors.New("migrate: want up, down [--to ID] or status")
 	}
-	fs := newFlagSet("migrate "+args[0], stderr)
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database (TICKETD_DATA_DIR)")
-	to := fs.String("to", "", "down: roll back to (not including) this migration ID; empty rolls back everything")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	log, err := cfg.logger(stderr)
+	var to string
+	cfg, log, err := prepare("migrate "+args[0], args[1:], getenv, stderr, func(fs *flag.FlagSet, _ *config) {
+		fs.StringVar(&to, "to", "", "down: roll back to (not including) this migration ID; empty rolls back everything")
+	})
 	if err != nil {
 		return err
 	}
@@ -52,7 +39,7 @@ func runMigrate(_ context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	case "down":
-		if err := migrations.DownTo(db, *to); err != nil {
+		if err := migrations.DownTo(db, to); err != nil {
 			return err
 		}
 	case "status":
@@ -77,24 +64,17 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) == 0 || args[0] != "add" {
 		return errors.New("user: want add --email E --name N --role R")
 	}
-	cfg, err := loadConfig(getenv)
+	var email, name, role string
+	cfg, log, err := prepare("user add", args[1:], getenv, stderr, func(fs *flag.FlagSet, _ *config) {
+		fs.StringVar(&email, "email", "", "email address (required)")
+		fs.StringVar(&name, "name", "", "display name (required)")
+		fs.StringVar(&role, "role", "customer", "customer, agent or admin")
+	})
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("user add", stderr)
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database (TICKETD_DATA_DIR)")
-	email := fs.String("email", "", "email address (required)")
-	name := fs.String("name", "", "display name (required)")
-	role := fs.String("role", "customer", "customer, agent or admin")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *email == "" || *name == "" || !models.Role(*role).Valid() || !strings.Contains(*email, "@") {
+	if email == "" || name == "" || !models.Role(role).Valid() || !strings.Contains(email, "@") {
 		return errors.New("user add: --email, --name and a --role of customer, agent or admin are required")
-	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
 	}
 	db, err := cfg.openDB(log)
 	if err != nil {
@@ -102,7 +82,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer closeDB(db)
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	u := models.User{ID: uuid.Must(uuid.NewV7()).String(), Email: *email, Name: *name, Role: models.Role(*role),
+	u := models.User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Name: name, Role: models.Role(role),
 		Active: true, CreatedAt: now, UpdatedAt: now}
 	if err := models.NewStore(db).CreateUser(ctx, &u); err != nil {
 		return fmt.Errorf("user add: %w", err)
@@ -113,23 +93,19 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(getenv)
+	var (
+		email string
+		ttl   time.Duration
+	)
+	cfg, log, err := prepare("token", args, getenv, stderr, func(fs *flag.FlagSet, _ *config) {
+		fs.StringVar(&email, "email", "", "the user's email (required)")
+		fs.DurationVar(&ttl, "ttl", 24*time.Hour, "how long the token is valid")
+	})
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("token", stderr)
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database and dev secret (TICKETD_DATA_DIR)")
-	email := fs.String("email", "", "the user's email (required)")
-	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *email == "" || *ttl <= 0 {
+	if email == "" || ttl <= 0 {
 		return errors.New("token: --email and a positive --ttl are required")
-	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
 	}
 	secret, err := cfg.jwtSecret(false)
 	if err != nil {
@@ -140,11 +116,11 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer closeDB(db)
-	u, err := models.NewStore(db).GetUserByEmail(ctx, *email)
+	u, err := models.NewStore(db).GetUserByEmail(ctx, email)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
-	tok, err := api.IssueToken(secret, u.ID, *ttl, time.Now())
+	tok, err := api.IssueToken(secret, u.ID, ttl, time.Now())
 	if err != nil {
 		return err
 	}

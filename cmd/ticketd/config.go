@@ -74,9 +74,29 @@ func or(v, def string) string {
 	return v
 }
 
-// commonFlags registers the flags every long-running command takes.
-func (c *config) commonFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for SQLite files and the dev JWT secret (TICKETD_DATA_DIR)")
+// prepare reads the configuration, lets the command add its flags (the
+// data dir is common to all), parses args and builds the logger: the
+// opening every subcommand shares.
+func prepare(name string, args []string, getenv func(string) string, stderr io.Writer, flags func(*flag.FlagSet, *config)) (config, *slog.Logger, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for SQLite files and the dev JWT secret (TICKETD_DATA_DIR)")
+	if flags != nil {
+		flags(fs, &cfg)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	log, err := cfg.logger(stderr)
+	return cfg, log, err
+}
+
+// httpFlag registers --http-addr.
+func httpFlag(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "API listen address (HTTP_ADDR)")
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -31,18 +32,12 @@ var demoUsers = []struct {
 }
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	fs := newFlagSet("dev", stderr)
-	cfg.commonFlags(fs)
-	temporalAddr := fs.String("temporal-addr", "127.0.0.1:7233", "embedded Temporal frontend address (loopback)")
-	uiAddr := fs.String("ui-addr", "127.0.0.1:8233", `embedded Temporal Web UI address (loopback; "" disables)`)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := cfg.logger(stderr)
+	var temporalAddr, uiAddr string
+	cfg, log, err := prepare("dev", args, getenv, stderr, func(fs *flag.FlagSet, c *config) {
+		httpFlag(fs, c)
+		fs.StringVar(&temporalAddr, "temporal-addr", devserver.DefaultFrontendAddr, "embedded Temporal frontend address (loopback)")
+		fs.StringVar(&uiAddr, "ui-addr", devserver.DefaultUIAddr, `embedded Temporal Web UI address (loopback; "" disables)`)
+	})
 	if err != nil {
 		return err
 	}
@@ -56,8 +51,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if addr == "" {
 		ts, err := devserver.Start(ctx, devserver.Config{
 			DataDir:          filepath.Join(cfg.DataDir, "temporal"),
-			FrontendAddr:     *temporalAddr,
-			UIAddr:           *uiAddr,
+			FrontendAddr:     temporalAddr,
+			UIAddr:           uiAddr,
 			Namespace:        cfg.TemporalNamespace,
 			SearchAttributes: workflows.SearchAttributes(),
 			Logger:           log.With("component", "temporal-server"),

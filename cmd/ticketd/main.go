@@ -29,7 +29,7 @@ const usage = `ticketd — customer-support tickets, each a durable Temporal wor
 Usage:
   ticketd dev      [--data-dir D] [--http-addr A] [--temporal-addr A] [--ui-addr A]
   ticketd serve    [--data-dir D] [--http-addr A]
-  ticketd worker   [--data-dir D]
+  ticketd worker   [--data-dir D] [--metrics-addr A]
   ticketd migrate  up | down [--to ID] | status
   ticketd user add --email E --name N --role customer|agent|admin
   ticketd token    --email E [--ttl 24h]

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -79,17 +81,8 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 	return nil
 }
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stderr interface{ Write([]byte) (int, error) }) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	fs := newFlagSet("serve", stderr)
-	cfg.commonFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := cfg.logger(stderr)
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, log, err := prepare("serve", args, getenv, stderr, httpFlag)
 	if err != nil {
 		return err
 	}
@@ -97,49 +90,34 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	db, err := cfg.openDB(log)
+	db, tc, err := cfg.connect(log)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
-	tc, err := cfg.dialTemporal(or(cfg.TemporalAddress, "127.0.0.1:7233"), log)
-	if err != nil {
-		return err
-	}
 	defer tc.Close()
 	reg, metrics := newMetrics()
 	return serveAPI(ctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, nil)
 }
 
-func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr interface{ Write([]byte) (int, error) }) error {
-	cfg, err := loadConfig(getenv)
+func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	var metricsAddr string
+	cfg, log, err := prepare("worker", args, getenv, stderr, func(fs *flag.FlagSet, _ *config) {
+		fs.StringVar(&metricsAddr, "metrics-addr", or(getenv("METRICS_ADDR"), "127.0.0.1:9091"), `serve /metrics here (METRICS_ADDR; "" disables)`)
+	})
 	if err != nil {
 		return err
 	}
-	fs := newFlagSet("worker", stderr)
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the SQLite database (TICKETD_DATA_DIR)")
-	metricsAddr := fs.String("metrics-addr", or(getenv("METRICS_ADDR"), "127.0.0.1:9091"), `serve /metrics here (METRICS_ADDR; "" disables)`)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := cfg.logger(stderr)
-	if err != nil {
-		return err
-	}
-	db, err := cfg.openDB(log)
+	db, tc, err := cfg.connect(log)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
-	tc, err := cfg.dialTemporal(or(cfg.TemporalAddress, "127.0.0.1:7233"), log)
-	if err != nil {
-		return err
-	}
 	defer tc.Close()
 	ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
 	reg, metrics := newMetrics()
-	if *metricsAddr != "" {
-		ms := &http.Server{Addr: *metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+	if metricsAddr != "" {
+		ms := &http.Server{Addr: metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics server", "err", err)
@@ -151,7 +129,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker started", "task_queue", workflows.TaskQueue, "metrics", *metricsAddr)
+	log.Info("worker started", "task_queue", workflows.TaskQueue, "metrics", metricsAddr)
 	<-ctx.Done()
 	log.Info("worker stopping; finishing in-flight activities")
 	w.Stop()
@@ -166,6 +144,21 @@ func ensureSearchAttributes(ctx context.Context, tc client.Client, namespace str
 	if err := workflows.EnsureSearchAttributes(sctx, tc, namespace); err != nil {
 		log.Warn("could not register search attributes; register them with the temporal CLI", "err", err)
 	}
+}
+
+// connect opens the database and a client of the Temporal cluster, for the
+// production commands.
+func (c config) connect(log *slog.Logger) (*gorm.DB, client.Client, error) {
+	db, err := c.openDB(log)
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := c.dialTemporal(or(c.TemporalAddress, "127.0.0.1:7233"), log)
+	if err != nil {
+		closeDB(db)
+		return nil, nil, err
+	}
+	return db, tc, nil
 }
 
 func closeDB(db *gorm.DB) {
