@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,58 @@ func matches(m *dto.Metric, labels map[string]string) bool {
 		}
 	}
 	return n == len(labels)
+}
+
+// TestAutoCloseAndFollowUp resolves a ticket under a two-second auto-close
+// delay, sees it close by itself, and continues it with a follow-up.
+func TestAutoCloseAndFollowUp(t *testing.T) {
+	_, adminTok := stack.NewUser(t, models.RoleAdmin)
+	_, custTok := stack.NewUser(t, models.RoleCustomer)
+	r := stack.Do(t, "GET", "/api/v1/settings/lifecycle", adminTok, nil)
+	original := r.Map(t)
+	t.Cleanup(func() { stack.Do(t, "PUT", "/api/v1/settings/lifecycle", adminTok, original) })
+	if r = stack.Do(t, "PUT", "/api/v1/settings/lifecycle", adminTok, map[string]any{"resolved_auto_close_seconds": 2}); r.Status != http.StatusOK {
+		t.Fatalf("put lifecycle: %d %s", r.Status, r.Body)
+	}
+
+	r = stack.Do(t, "POST", "/api/v1/tickets", custTok, map[string]any{"subject": "Auto close", "description": "soon"})
+	id := r.Map(t)["id"].(string)
+	if r = stack.Do(t, "POST", "/api/v1/tickets/"+id+"/status", custTok, map[string]any{"status": "resolved"}); r.Status != http.StatusOK {
+		t.Fatalf("resolve: %d %s", r.Status, r.Body)
+	}
+	resolvedAt, _ := time.Parse(time.RFC3339Nano, r.Map(t)["resolved_at"].(string))
+
+	deadline := time.Now().Add(20 * time.Second)
+	var tk map[string]any
+	for {
+		tk = stack.Do(t, "GET", "/api/v1/tickets/"+id, custTok, nil).Map(t)
+		if tk["status"] == "closed" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if tk["status"] != "closed" {
+		t.Fatalf("ticket did not close by itself: %v", tk["status"])
+	}
+	closedAt, _ := time.Parse(time.RFC3339Nano, tk["closed_at"].(string))
+	if d := closedAt.Sub(resolvedAt); d < 2*time.Second || d > 3*time.Second {
+		t.Errorf("closed %v after being resolved, want 2s", d)
+	}
+	events := stack.Do(t, "GET", "/api/v1/tickets/"+id+"/events", custTok, nil).Map(t)["items"].([]any)
+	if last := events[len(events)-1].(map[string]any); last["type"] != "auto_closed" || last["actor_id"] != models.SystemActorID {
+		t.Errorf("last event %v, want auto_closed by ticketd", last)
+	}
+
+	r = stack.Do(t, "POST", "/api/v1/tickets/"+id+"/replies", custTok, map[string]any{"body": "it broke again"})
+	if r.Status != http.StatusConflict || !strings.Contains(r.Map(t)["detail"].(string), "/api/v1/tickets/"+id+"/follow-up") {
+		t.Fatalf("reply to closed ticket: %d %s", r.Status, r.Body)
+	}
+	r = stack.Do(t, "POST", "/api/v1/tickets/"+id+"/follow-up", custTok, map[string]any{"description": "it broke again"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("follow-up: %d %s", r.Status, r.Body)
+	}
+	fu := r.Map(t)
+	if fu["follow_up_of"] != id || fu["subject"] != "Follow-up: Auto close" || fu["status"] != "new" {
+		t.Errorf("follow-up ticket: %v", fu)
+	}
 }
