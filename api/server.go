@@ -42,6 +42,7 @@ type Store interface {
 	GetIdempotencyKey(ctx context.Context, userID, key string) (models.IdempotencyKey, error)
 	NextTicketNumber(ctx context.Context) (int64, error)
 	ListPolicies(ctx context.Context) ([]models.Policy, error)
+	GetPolicy(ctx context.Context, p models.Priority) (models.Policy, error)
 	PutPolicy(ctx context.Context, p *models.Policy) error
 	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
 	PutLifecycle(ctx context.Context, l models.Lifecycle) error

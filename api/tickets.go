@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/ticketd/ticketd/activities"
 	"github.com/ticketd/ticketd/models"
 	"github.com/ticketd/ticketd/workflows"
 )
@@ -136,7 +137,19 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 	if !keyed {
 		ticketID = uuid.Must(uuid.NewV7()).String()
 	}
-	number, err := s.store.NextTicketNumber(c.Request.Context())
+	ctx := c.Request.Context()
+	policy, err := s.store.GetPolicy(ctx, req.Priority)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	lifecycle, err := s.store.GetLifecycle(ctx)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	req.SLA = &activities.LoadSLAConfigOutput{Policy: policy, Lifecycle: lifecycle}
+	number, err := s.store.NextTicketNumber(ctx)
 	if err != nil {
 		s.fail(c, err)
 		return

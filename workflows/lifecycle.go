@@ -296,7 +296,7 @@ func (w *lifecycle) create(ctx workflow.Context, r CreateRequest) (UpdateResult,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if w.slaOn {
-		cfg, err := w.loadConfig(ctx, t.Priority)
+		cfg, err := w.createConfig(ctx, r)
 		if err != nil {
 			return UpdateResult{}, err
 		}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"github.com/ticketd/ticketd/activities"
 	"github.com/ticketd/ticketd/models"
 )
 
@@ -39,6 +40,9 @@ type CreateRequest struct {
 	RequestHash    string
 	FollowUpOf     *string   // the closed ticket this one continues
 	Deadline       time.Time // when the caller stops waiting; zero: none
+	// SLA is the policy and lifecycle delays in force, read by the caller
+	// so the workflow need not read them; nil: the workflow reads them.
+	SLA *activities.LoadSLAConfigOutput
 }
 
 // EditRequest changes fields; nil fields stay as they are.

@@ -1284,3 +1284,23 @@ func TestSLAEventsReachTheMetrics(t *testing.T) {
 		"warning normal first_response 0.75", "warning normal first_response 0.9", "breached normal first_response",
 	}, rec.labels)
 }
+
+// TestSLAConfigFromTheCaller: a create that carries the policy in force
+// starts its clocks with it, without reading the configuration itself.
+func TestSLAConfigFromTheCaller(t *testing.T) {
+	h := newSLAHarness(t)
+	policy := testPolicy(models.PriorityHigh)
+	policy.FirstResponseSeconds = 1234
+	o := h.updateWithID(h.delay(0), UpdateCreate, CreateUpdateID, CreateRequest{
+		Actor: testCustomer, Subject: "Printer is on fire", Description: "It smells of toner.",
+		Priority: models.PriorityHigh, CustomerID: testCustomer.ID,
+		SLA: &activities.LoadSLAConfigOutput{Policy: policy, Lifecycle: testLifecycle},
+	})
+	h.runUntil(LifecycleInput{TicketID: testTicketID, Number: 1}, time.Minute)
+	require.True(t, o.succeeded(), "create: %v", o.err)
+	require.NotNil(t, o.result.Ticket.SLA)
+	assert.Equal(t, int64(1234), o.result.Ticket.SLA.FirstResponse.TargetSeconds)
+	h.sla.mu.Lock()
+	defer h.sla.mu.Unlock()
+	assert.Empty(t, h.sla.requests, "the workflow read the configuration although the create carried it")
+}
