@@ -202,7 +202,9 @@ func TestAutoCloseAndFollowUp(t *testing.T) {
 		t.Fatalf("ticket did not close by itself: %v", tk["status"])
 	}
 	closedAt, _ := time.Parse(time.RFC3339Nano, tk["closed_at"].(string))
-	if d := closedAt.Sub(resolvedAt); d < 2*time.Second || d > 3*time.Second {
+	// Exactness is the breach test's job; here a loaded CI machine may
+	// deliver the timer's workflow task a little late.
+	if d := closedAt.Sub(resolvedAt); d < 2*time.Second || d > 6*time.Second {
 		t.Errorf("closed %v after being resolved, want 2s", d)
 	}
 	events := stack.Do(t, "GET", "/api/v1/tickets/"+id+"/events", custTok, nil).Map(t)["items"].([]any)
