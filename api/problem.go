@@ -136,5 +136,3 @@ func (e *publicError) Public() string { return e.msg }
 
 func forbidden(msg string) error { return &publicError{msg: msg, err: models.ErrForbidden} }
 func conflict(msg string) error  { return &publicError{msg: msg, err: models.ErrConflict} }
-
-func errorsIsConflict(err error) bool { return errors.Is(err, models.ErrConflict) }

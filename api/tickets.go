@@ -399,30 +399,8 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 		}
 	}
 	f := models.TicketFilter{Sort: models.SortCreatedDesc, Limit: 20}
-	if q.Has("status") {
-		list := splitList(q.Get("status"))
-		if len(list) == 0 {
-			v.Add("status", "must name at least one status")
-		}
-		for _, st := range list {
-			if !models.Status(st).Valid() {
-				v.Add("status", "%q is not a status", st)
-			}
-			f.Statuses = append(f.Statuses, models.Status(st))
-		}
-	}
-	if q.Has("priority") {
-		list := splitList(q.Get("priority"))
-		if len(list) == 0 {
-			v.Add("priority", "must name at least one priority")
-		}
-		for _, p := range list {
-			if !models.Priority(p).Valid() {
-				v.Add("priority", "%q is not a priority", p)
-			}
-			f.Priorities = append(f.Priorities, models.Priority(p))
-		}
-	}
+	f.Statuses = parseList(v, q, "status", models.Status.Valid)
+	f.Priorities = parseList(v, q, "priority", models.Priority.Valid)
 	if q.Has("assignee_id") {
 		switch a := q.Get("assignee_id"); {
 		case a == "me":
@@ -501,6 +479,26 @@ func parseLimit(v *models.ValidationError, s string) int {
 		v.Add("limit", "must be an integer from 1 to 100")
 	}
 	return n
+}
+
+// parseList reads an optional comma-separated enum parameter: present, it
+// must name at least one value, and every value must be valid.
+func parseList[T ~string](v *models.ValidationError, q url.Values, name string, valid func(T) bool) []T {
+	if !q.Has(name) {
+		return nil
+	}
+	list := splitList(q.Get(name))
+	if len(list) == 0 {
+		v.Add(name, "must name at least one %s", name)
+	}
+	out := make([]T, 0, len(list))
+	for _, item := range list {
+		if !valid(T(item)) {
+			v.Add(name, "%q is not a %s", item, name)
+		}
+		out = append(out, T(item))
+	}
+	return out
 }
 
 func splitList(s string) []string {

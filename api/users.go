@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -145,7 +146,7 @@ func (s *Server) createUser(c *gin.Context) {
 }
 
 func emailTaken(err error) error {
-	if errorsIsConflict(err) {
+	if errors.Is(err, models.ErrConflict) {
 		return conflict("a user with this email already exists")
 	}
 	return err
@@ -223,7 +224,7 @@ func (s *Server) createCategory(c *gin.Context) {
 	}
 	cat := models.Category{ID: uuid.Must(uuid.NewV7()).String(), Name: name, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	if err := s.store.CreateCategory(c.Request.Context(), &cat); err != nil {
-		if errorsIsConflict(err) {
+		if errors.Is(err, models.ErrConflict) {
 			err = conflict("a category with this name already exists")
 		}
 		s.fail(c, err)

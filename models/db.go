@@ -67,9 +67,6 @@ func SQLiteDSN(path string) string {
 	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
 }
 
-// ErrBusy means a dependency refused more work for now (HTTP 429).
-var ErrBusy = errors.New("too busy")
-
 // IsUnavailable reports whether err means the database could not be reached,
 // as opposed to a query it refused.
 func IsUnavailable(err error) bool {

@@ -17,6 +17,7 @@ var (
 	ErrInvalidTransition = errors.New("invalid transition")
 	ErrPrecondition      = errors.New("precondition failed")
 	ErrUnavailable       = errors.New("dependency unavailable")
+	ErrBusy              = errors.New("too busy") // a dependency refused more work for now
 )
 
 // FieldError is one invalid field of a request.

@@ -1,14 +1,66 @@
 package workflows
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/ticketd/ticketd/activities"
 )
 
-func workflowRegisterOptions() workflow.RegisterOptions {
-	return workflow.RegisterOptions{Name: LifecycleWorkflow}
+// Register puts the ticket workflow and its activities on a worker.
+func Register(w worker.Registry, acts *activities.Activities) {
+	w.RegisterWorkflowWithOptions(TicketLifecycle, workflow.RegisterOptions{Name: LifecycleWorkflow})
+	w.RegisterActivityWithOptions(acts.ApplyChange, activity.RegisterOptions{Name: ActivityApplyChange})
+	w.RegisterActivityWithOptions(acts.LoadSLAConfig, activity.RegisterOptions{Name: ActivityLoadSLAConfig})
 }
 
-func activityRegisterOptions(name string) activity.RegisterOptions {
-	return activity.RegisterOptions{Name: name}
+// SearchAttributes are the custom search attributes ticket workflows use,
+// with their types, for registration in a namespace.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	return map[string]enumspb.IndexedValueType{
+		AttrStatus.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrPriority.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrAssignee.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrCustomer.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrCategory.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrNumber.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
+		AttrSLAState.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		AttrSLADueAt.GetName(): enumspb.INDEXED_VALUE_TYPE_DATETIME,
+	}
+}
+
+// EnsureSearchAttributes registers the missing custom search attributes in
+// namespace. It is safe to call from every worker at start.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	ops := c.OperatorService()
+	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range SearchAttributes() {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
 }
