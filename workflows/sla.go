@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -165,8 +166,9 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 	t := w.next(ctx, w.state, system)
 	now := t.UpdatedAt
 	before := w.events // restored if nothing is stored: no gaps in the timeline
+	adopted := false   // the stored ticket was ahead: its counter stands
 	defer func() {
-		if w.state.Version != t.Version {
+		if !adopted && w.state.Version != t.Version {
 			w.events = before
 		}
 	}()
@@ -222,7 +224,12 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if _, err := w.apply(ctx, models.Change{Ticket: t, Events: events}); err != nil {
+	if _, err := w.apply(ctx, models.Change{Ticket: t, Events: events}); errors.Is(err, errBehind) {
+		// The workflow adopted the stored ticket; the next turn of the
+		// wait loop looks again at what is due.
+		adopted = true
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("record sla events: %w", err)
 	}
 	if t.Status == models.StatusClosed {

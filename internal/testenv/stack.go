@@ -67,7 +67,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	tc := ts.GetDefaultClient()
 	reg := prometheus.NewRegistry()
 	metrics := monitoring.NewMetrics(reg)
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w := worker.New(tc, workflows.TaskQueue, workflows.WorkerOptions(0))
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -83,7 +83,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	srv := api.New(api.Config{
 		JWTSecret: Secret, UpdateTimeout: opts.UpdateTimeout,
 		RatePerSecond: opts.RatePerSecond, RateBurst: opts.RateBurst,
-	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal), log, metrics, reg)
+	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal, models.NewStore(apiDB)), log, metrics, reg)
 	h := srv.Handler()
 	router, err := SpecRouter()
 	if err != nil {
