@@ -86,9 +86,14 @@ var errBehind = errors.New("ticket state was behind the database")
 // return the stored ticket. Closing or deleting the ticket ends the workflow.
 func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, error) {
 	w := &lifecycle{ticketID: in.TicketID, number: in.Number, mu: workflow.NewMutex(ctx)}
-	sla := workflow.GetVersion(ctx, slaChangeID, workflow.DefaultVersion, 1)
-	w.slaOn = sla == 1 && (in.State == nil || in.SLAEnabled)
+	// One version marker for a new run: the write path at the engine's floor
+	// came after the SLA engine, so a run on it runs the SLA engine too.
 	w.local = workflow.GetVersion(ctx, writePathChangeID, workflow.DefaultVersion, 1) == 1
+	sla := 1
+	if !w.local {
+		sla = int(workflow.GetVersion(ctx, slaChangeID, workflow.DefaultVersion, 1))
+	}
+	w.slaOn = sla == 1 && (in.State == nil || in.SLAEnabled)
 	if in.State != nil {
 		w.state, w.created, w.events = *in.State, true, in.Events
 		w.lifecycle, w.statusSince = in.Lifecycle, in.StatusSince
@@ -248,6 +253,11 @@ func (w *lifecycle) tickOrRetry(ctx workflow.Context) {
 func (w *lifecycle) awaitWithTimeout(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
 	if !w.local {
 		return workflow.AwaitWithTimeout(ctx, d, cond)
+	}
+	// An update already running (the create of an Update-with-Start) ends
+	// the wait without a timer more often than not.
+	if err := workflow.Await(ctx, func() bool { return cond() || workflow.AllHandlersFinished(ctx) }); err != nil {
+		return false, err
 	}
 	if cond() {
 		return true, nil
