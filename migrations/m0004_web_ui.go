@@ -81,7 +81,7 @@ func backfillSLAIndex(tx *gorm.DB) error {
 		SLA string
 	}
 	rank := map[string]int{"met": 0, "paused": 1, "running": 2, "warning": 3, "breached": 4}
-	after := ""
+	after := "00000000-0000-0000-0000-000000000000" // below every id, and a valid uuid
 	for {
 		var rows []row
 		if err := tx.Table("tickets").Select("id, sla").Where("sla IS NOT NULL AND id > ?", after).

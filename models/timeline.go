@@ -177,6 +177,9 @@ type TicketChange struct {
 // comes after (since, afterID) in (updated_at, id) order, oldest change
 // first, at most limit; only customerID's when it is not "".
 func (s *Store) TicketChangesSince(ctx context.Context, since time.Time, afterID, customerID string, limit int) ([]TicketChange, error) {
+	if afterID == "" {
+		afterID = SystemActorID // the nil UUID sorts before every id
+	}
 	q := s.db.WithContext(ctx).Model(&Ticket{}).Select("id, version, status, updated_at").
 		Where("(updated_at, id) > (?, ?)", since.UTC(), afterID)
 	if customerID != "" {
