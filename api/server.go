@@ -67,6 +67,17 @@ type Config struct {
 	// rate disables rate limiting.
 	RatePerSecond float64
 	RateBurst     int
+	// MaxBodyBytes bounds request bodies (413 past it); zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// AnonRatePerSecond and AnonRateBurst shape each client address's
+	// bucket for requests without a valid token; a zero rate disables it.
+	AnonRatePerSecond float64
+	AnonRateBurst     int
+	// TrustedProxies are the addresses (IPs or CIDRs) whose
+	// X-Forwarded-For names the client; by default none is trusted and
+	// the client is the connection's peer.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -79,6 +90,7 @@ type Server struct {
 	metrics *monitoring.Metrics
 	gather  prometheus.Gatherer
 	limiter *limiter
+	anon    *limiter
 	gate    *gate
 }
 
@@ -90,10 +102,14 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 	if cfg.UpdateTimeout == 0 {
 		cfg.UpdateTimeout = 15 * time.Second
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	return &Server{
 		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		anon:    newBoundedLimiter(cfg.AnonRatePerSecond, cfg.AnonRateBurst, maxAnonAddresses),
 		gate:    newGate(maxInFlightPerTicket),
 	}
 }
@@ -106,7 +122,11 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false // an unknown path is a 404, not a redirect
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog)
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("ignoring invalid trusted proxies", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog, s.guard)
 	s.routes(r)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, models.ErrNotFound)
