@@ -135,7 +135,7 @@ func FuzzTicketFilter(f *testing.F) {
 		"customer_id=0190b0a4-0000-7000-8000-000000000000&category_id=0190B0A4-0000-7000-8000-000000000000",
 		"cursor=%%%garbage", "limit=0", "limit=101", "limit=1e2", "status=", "status=,,", "sort=priority&cursor=" +
 			models.Cursor{Sort: "priority", Time: time.Unix(1, 0).UTC(), Priority: 2, ID: "x"}.Encode(),
-		"q=" + strings.Repeat("é", 201), "count=maybe", "a=1", "status=open&status=new", ";", "x=%zz",
+		"q=" + strings.Repeat("é", 201), "q=%00", "q=%ff", "count=maybe", "a=1", "status=open&status=new", ";", "x=%zz",
 	} {
 		f.Add(q, true)
 		f.Add(q, false)
@@ -183,6 +183,9 @@ func FuzzTicketFilter(f *testing.F) {
 		}
 		if u.Role == models.RoleCustomer && flt.CustomerID != u.ID && flt.CustomerID != "-" {
 			t.Fatalf("query %q: a customer's list is scoped to %q", query, flt.CustomerID)
+		}
+		if msg := unstorable(flt.Query); msg != "" {
+			t.Fatalf("query %q: search text %q accepted, which %s", query, flt.Query, msg)
 		}
 		if flt.After != nil && flt.After.Sort != flt.Sort {
 			t.Fatalf("query %q: cursor of sort %q used for %q", query, flt.After.Sort, flt.Sort)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -116,4 +117,17 @@ func clientKey(ip string) string {
 		return v4.String()
 	}
 	return addr.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// unstorable says why text cannot be stored or searched as given, or "":
+// PostgreSQL text holds neither NUL characters nor invalid UTF-8, and
+// would answer such a parameter with an error (a 500) instead of a 422.
+func unstorable(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.ContainsRune(s, 0):
+		return "must not contain NUL characters"
+	}
+	return ""
 }
