@@ -6,7 +6,7 @@ import (
 )
 
 // ticketCounts adds the ticket counters (one row per customer, status and
-// shard; customer_id ” counts every customer's tickets) that the store keeps
+// shard; customer_id "" (empty) counts every customer's tickets) that the store keeps
 // in the same transaction as each change, and fills them from the tickets
 // already stored. On PostgreSQL it blocks ticket writes while it fills them,
 // so no change slips between the count and the commit.
