@@ -204,3 +204,51 @@ func TestCountBeyondTheExactLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestCountersUnderConcurrentChanges: many transactions moving the same
+// counters at once neither lose an update nor deadlock.
+func TestCountersUnderConcurrentChanges(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *models.Store) {
+		ctx := t.Context()
+		customers := []models.User{newUser(t, s, models.RoleCustomer), newUser(t, s, models.RoleCustomer)}
+		admin := newUser(t, s, models.RoleAdmin)
+		const workers, perWorker = 8, 12
+		tickets := make([][]models.Ticket, workers)
+		for w := range workers {
+			for i := range perWorker {
+				tickets[w] = append(tickets[w], newTicket(t, s, customers[(w+i)%2], nil))
+			}
+		}
+		errs := make(chan error, workers)
+		for w := range workers {
+			go func() {
+				errs <- func() error {
+					for i, tk := range tickets[w] {
+						if _, _, err := s.ApplyChange(ctx, createChange(tk)); err != nil {
+							return err
+						}
+						next := tk
+						next.Version, next.Status, next.UpdatedBy = 2, models.Statuses[1+(w+i)%6], admin.ID
+						c := models.Change{Ticket: next, Events: []models.Event{event(next, 2, models.EventStatusChanged)}}
+						if i%3 == 0 {
+							c.Delete = true
+						}
+						if _, _, err := s.ApplyChange(ctx, c); err != nil {
+							return err
+						}
+					}
+					return nil
+				}()
+			}()
+		}
+		for range workers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantCountsMatch(t, s, customers, "after concurrent changes")
+		if got := realCount(t, s, "1 = 1"); got != workers*perWorker*2/3 {
+			t.Errorf("%d live tickets, want %d", got, workers*perWorker*2/3)
+		}
+	})
+}
