@@ -62,6 +62,19 @@ func TestCountersFollowRandomChanges(t *testing.T) {
 		now := base
 		apply := func(c models.Change) models.Ticket {
 			t.Helper()
+			if rng.IntN(2) == 0 { // the write path keyed by Workflow Update ID
+				c.UpdateID = newID()
+				out, err := s.Commit(ctx, c)
+				if err != nil || !out.Applied {
+					t.Fatalf("commit %+v: %+v, %v", c.Ticket, out, err)
+				}
+				if rng.IntN(4) == 0 { // a re-run workflow task: finds its commit
+					if again, err := s.Commit(ctx, c); err != nil || again.Applied {
+						t.Fatalf("commit again: %+v, %v; want the first commit", again, err)
+					}
+				}
+				return out.Ticket
+			}
 			out, applied, err := s.ApplyChange(ctx, c)
 			if err != nil || !applied {
 				t.Fatalf("apply %+v: applied %v, %v", c.Ticket, applied, err)
@@ -122,6 +135,9 @@ func TestCountersFollowRandomChanges(t *testing.T) {
 		seq[stale.ID]++
 		if _, _, err := s.ApplyChange(ctx, models.Change{Ticket: stale, Events: []models.Event{event(stale, seq[stale.ID], models.EventStatusChanged)}}); err == nil {
 			t.Fatal("a change at the stored version was applied")
+		}
+		if out, err := s.Commit(ctx, models.Change{Ticket: stale, UpdateID: newID(), Events: []models.Event{event(stale, seq[stale.ID], models.EventStatusChanged)}}); err != nil || out.Applied || !out.Behind {
+			t.Fatalf("a commit at the stored version: %+v, %v; want Behind", out, err)
 		}
 		wantCountsMatch(t, s, customers, "after a refused change")
 
