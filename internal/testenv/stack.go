@@ -44,6 +44,7 @@ type Stack struct {
 	Temporal client.Client
 	API      *httptest.Server
 	Handler  http.Handler
+	Server   *api.Server
 	Registry *prometheus.Registry
 	worker   worker.Worker
 	router   routers.Router
@@ -64,6 +65,12 @@ type StackOptions struct {
 	// Interceptors wrap the worker's workflows (e.g. to make a workflow
 	// task fail at a chosen point).
 	Interceptors []interceptor.WorkerInterceptor
+	// StreamHeartbeat and StreamPoll tune the API's Server-Sent Events.
+	StreamHeartbeat time.Duration
+	StreamPoll      time.Duration
+	// TrustedProxies lets tests name their client address in
+	// X-Forwarded-For (sign-in throttling counts per address).
+	TrustedProxies []string
 }
 
 // NewStack starts a worker on ts and serves the API on db.
@@ -89,6 +96,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	srv := api.New(api.Config{
 		JWTSecret: Secret, UpdateTimeout: opts.UpdateTimeout,
 		RatePerSecond: opts.RatePerSecond, RateBurst: opts.RateBurst,
+		StreamHeartbeat: opts.StreamHeartbeat, StreamPoll: opts.StreamPoll, TrustedProxies: opts.TrustedProxies,
 	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal, models.NewStore(apiDB)), log, metrics, reg)
 	h := srv.Handler()
 	router, err := SpecRouter()
@@ -97,7 +105,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 		return nil, err
 	}
 	return &Stack{
-		DB: db, Store: models.NewStore(db), Temporal: tc, Handler: h, API: httptest.NewServer(h),
+		DB: db, Store: models.NewStore(db), Temporal: tc, Handler: h, Server: srv, API: httptest.NewServer(h),
 		Registry: reg, worker: w, router: router, seen: map[string]bool{},
 	}, nil
 }

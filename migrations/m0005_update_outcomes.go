@@ -22,7 +22,7 @@ func updateOutcomes() *gormigrate.Migration {
 		CreatedAt   time.Time `gorm:"type:timestamptz;not null"`
 	}
 	return &gormigrate.Migration{
-		ID: "0004_update_outcomes",
+		ID: "0005_update_outcomes",
 		Migrate: func(tx *gorm.DB) error {
 			return tx.Migrator().CreateTable(&ticketUpdate{})
 		},
