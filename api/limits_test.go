@@ -77,7 +77,7 @@ func TestBodyLimit(t *testing.T) {
 	p := newPeople(t)
 	big := `{"subject":"big","description":"` + strings.Repeat("a", api.DefaultMaxBodyBytes) + `"}`
 	count := func() int64 {
-		n, err := stack.Store.CountTickets(t.Context(), models.TicketFilter{CustomerID: p.id(asOwner)})
+		n, _, err := stack.Store.CountTickets(t.Context(), models.TicketFilter{CustomerID: p.id(asOwner)})
 		if err != nil {
 			t.Fatal(err)
 		}

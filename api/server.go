@@ -36,7 +36,7 @@ type Store interface {
 	CreateCategory(ctx context.Context, c *models.Category) error
 	GetTicket(ctx context.Context, id string) (models.Ticket, error)
 	ListTickets(ctx context.Context, f models.TicketFilter) ([]models.Ticket, *models.Cursor, error)
-	CountTickets(ctx context.Context, f models.TicketFilter) (int64, error)
+	CountTickets(ctx context.Context, f models.TicketFilter) (total int64, exact bool, err error)
 	ListReplies(ctx context.Context, ticketID string, withInternal bool) ([]models.Reply, error)
 	ListEvents(ctx context.Context, ticketID string, withInternal bool) ([]models.Event, error)
 	ListTimeEntries(ctx context.Context, ticketID string) ([]models.TimeEntry, error)

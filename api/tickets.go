@@ -335,6 +335,7 @@ type ticketPage struct {
 	Items      []ticketView `json:"items"`
 	NextCursor *string      `json:"next_cursor"`
 	Total      *int64       `json:"total,omitempty"`
+	TotalExact *bool        `json:"total_exact,omitempty"`
 }
 
 var listParams = []string{"status", "priority", "assignee_id", "customer_id", "category_id", "q",
@@ -350,7 +351,7 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 	page := ticketPage{Items: []ticketView{}}
 	if f.CustomerID == "-" { // a customer asking for someone else's tickets
 		if count {
-			page.Total = new(int64)
+			page.Total, page.TotalExact = new(int64), new(true)
 		}
 		writeJSON(c, http.StatusOK, page)
 		return
@@ -368,12 +369,12 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 		page.NextCursor = &enc
 	}
 	if count {
-		n, err := s.store.CountTickets(c.Request.Context(), f)
+		n, exact, err := s.store.CountTickets(c.Request.Context(), f)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		page.Total = &n
+		page.Total, page.TotalExact = &n, &exact
 	}
 	writeJSON(c, http.StatusOK, page)
 }
