@@ -91,10 +91,10 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 		cfg.UpdateTimeout = 15 * time.Second
 	}
 	return &Server{
-		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
+		cfg: cfg, store: store, tickets: meteredTickets{next: tickets, metrics: metrics}, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		gate:    newGate(maxInFlightPerTicket),
+		gate:    newGate(maxInFlightPerTicket, metrics),
 	}
 }
 

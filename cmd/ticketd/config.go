@@ -160,11 +160,12 @@ func (c config) jwtSecret(create bool) ([]byte, error) {
 
 // dialTemporal makes a client for the frontend at addr. It connects lazily,
 // so the API starts (and /readyz reports) while Temporal is still down.
-func (c config) dialTemporal(addr string, log *slog.Logger) (client.Client, error) {
+func (c config) dialTemporal(addr string, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	cl, err := client.NewLazyClient(client.Options{
-		HostPort:  addr,
-		Namespace: c.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		HostPort:       addr,
+		Namespace:      c.TemporalNamespace,
+		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		MetricsHandler: metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", addr, err)

@@ -66,7 +66,7 @@ type StackOptions struct {
 func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Stack, error) {
 	tc := ts.GetDefaultClient()
 	reg := prometheus.NewRegistry()
-	metrics := monitoring.NewMetrics(reg)
+	metrics := monitoring.NewMetrics(reg, api.MetricLabels())
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	if err := w.Start(); err != nil {
