@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -35,6 +36,8 @@ type config struct {
 	LogFormat         string
 	RatePerSecond     float64
 	RateBurst         int
+	// SlowQuery is the duration past which a database query is logged.
+	SlowQuery time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -46,9 +49,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWTSecret:         getenv("TICKETD_JWT_SECRET"),
 		HTTPAddr:          or(getenv("HTTP_ADDR"), "127.0.0.1:8080"),
 		LogLevel:          or(getenv("LOG_LEVEL"), "info"),
-		LogFormat:         or(getenv("LOG_FORMAT"), "text"),
+		LogFormat:         getenv("LOG_FORMAT"),
 		RatePerSecond:     50,
 		RateBurst:         100,
+		SlowQuery:         200 * time.Millisecond,
+	}
+	if v := getenv("TICKETD_SLOW_QUERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("TICKETD_SLOW_QUERY %q: want a duration such as 200ms (0 disables)", v)
+		}
+		cfg.SlowQuery = d
 	}
 	if v := getenv("TICKETD_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -91,6 +102,14 @@ func prepare(name string, args []string, getenv func(string) string, stderr io.W
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err
 	}
+	if cfg.LogFormat == "" {
+		// JSON for the production commands, whose logs machines read;
+		// text for a person at `ticketd dev` or the admin commands.
+		cfg.LogFormat = "text"
+		if name == "serve" || name == "worker" {
+			cfg.LogFormat = "json"
+		}
+	}
 	log, err := cfg.logger(stderr)
 	return cfg, log, err
 }
@@ -120,7 +139,7 @@ func (c config) openDB(log *slog.Logger) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return models.Open(dsn, log)
+	return models.Open(dsn, monitoring.NewGormLogger(log, c.SlowQuery))
 }
 
 const secretFile = "jwt-secret"

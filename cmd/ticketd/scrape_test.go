@@ -74,7 +74,7 @@ func TestRealScrape(t *testing.T) {
 	apiAddr, workerAddr := freeAddr(t), freeAddr(t)
 	env := map[string]string{
 		"DATABASE_URL": d.DSN, "TEMPORAL_ADDRESS": ts.GetFrontendHostPort(), "TEMPORAL_NAMESPACE": ts.GetDefaultNamespace(),
-		"TICKETD_JWT_SECRET": secret, "LOG_LEVEL": "warn", "LOG_FORMAT": "json", "TICKETD_RATE_LIMIT": "0",
+		"TICKETD_JWT_SECRET": secret, "LOG_LEVEL": "info", "TICKETD_RATE_LIMIT": "0",
 	}
 	getenv := func(k string) string { return env[k] }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,6 +137,7 @@ func TestRealScrape(t *testing.T) {
 		c.do("GET", "/api/v1/tickets/"+urgent, agent, nil, http.StatusOK)
 	}
 	c.do("GET", "/api/v1/tickets/"+uuid.NewString(), agent, nil, http.StatusNotFound)
+	checkLogs(t, base, agent, agentUser.ID, urgent, logs)
 	waitFor(t, "the low-priority ticket's SLA breach", time.Minute, func() bool {
 		return c.hasEvent(late, agent, "sla_breached")
 	}, logs)
@@ -585,5 +586,47 @@ func dumpFamilies(t *testing.T, p *promClient, path string) {
 	sort.Strings(lines)
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkLogs: serve and worker log JSON by default; a request's records carry
+// the request ID it was sent with (echoed back), the user, the ticket and
+// its workflow; the Temporal SDK logs through the same handler.
+func checkLogs(t *testing.T, base, token, userID, ticketID string, logs *syncBuffer) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/tickets/"+ticketID, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-Request-Id", "scrape-test-request-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Request-Id"); got != "scrape-test-request-1" {
+		t.Errorf("X-Request-Id echoed as %q", got)
+	}
+	want := map[string]any{"msg": "request", "request_id": "scrape-test-request-1", "user_id": userID,
+		"ticket_id": ticketID, "workflow_id": "ticket-" + ticketID, "route": "/api/v1/tickets/:id", "status": 200.0}
+	var sawRequest, sawSDK bool
+	waitFor(t, "the request's access log", 10*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if line == "" {
+				continue
+			}
+			rec := map[string]any{}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("a log line is not JSON: %q", line)
+			}
+			sawSDK = sawSDK || rec["component"] == "temporal-sdk"
+			match := true
+			for k, v := range want {
+				match = match && rec[k] == v
+			}
+			sawRequest = sawRequest || match
+		}
+		return sawRequest
+	}, logs)
+	if !sawSDK {
+		t.Errorf("no Temporal SDK record (component=temporal-sdk) in the JSON logs")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/ticketd/ticketd/models"
 	"github.com/ticketd/ticketd/monitoring"
 	"github.com/ticketd/ticketd/workflows"
@@ -109,4 +111,9 @@ func failureReason(err error) string {
 	default:
 		return monitoring.UpdateOther
 	}
+}
+
+// logTicket adds the ticket and its workflow to the request's log records.
+func logTicket(c *gin.Context, ticketID string) {
+	monitoring.AddLogAttrs(c.Request.Context(), "ticket_id", ticketID, "workflow_id", workflows.WorkflowID(ticketID))
 }
