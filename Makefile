@@ -5,7 +5,7 @@ BIN := bin/ticketd
 TEST_DATABASE_URL ?=
 export TEST_DATABASE_URL
 
-.PHONY: help run build test fmt lint bench clean
+.PHONY: help run build test test-monitoring dashboards fmt lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -16,12 +16,21 @@ run: build ## run everything locally: embedded Temporal + Web UI, SQLite, API (t
 build: ## build bin/ticketd
 	$(GO) build -o $(BIN) ./cmd/ticketd
 
-test: ## vet, format check and every test (real PostgreSQL + in-process Temporal)
+test: test-monitoring ## vet, format check and every test (real PostgreSQL + in-process Temporal)
 	@scripts/check-postgres.sh
 	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	@echo "== go vet"; $(GO) vet ./...
 	@echo "== go test"; $(GO) test -count=1 -timeout 40m ./...
+
+test-monitoring: ## promtool: check the Prometheus config and rules, run the alert unit tests
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }
+	@echo "== promtool"
+	@cd monitoring/prometheus && promtool check config prometheus.yml && \
+		promtool check rules alerts.yml && promtool test rules alerts_test.yml
+
+dashboards: ## regenerate the Grafana dashboards (monitoring/grafana/dashboards/*.json) from Go
+	$(GO) run ./monitoring/grafana/gen -out monitoring/grafana/dashboards
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
