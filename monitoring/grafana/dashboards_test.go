@@ -337,3 +337,22 @@ func TestQueriesUseExportedMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEExplainsEveryPanel keeps "Operating ticketd" in step with the
+// dashboards: every panel is listed there with the question it answers.
+func TestREADMEExplainsEveryPanel(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, s := range Specs() {
+		for _, r := range s.Rows {
+			for _, p := range r.Panels {
+				if !strings.Contains(readme, "| "+p.Title+" | "+p.Answers+" |") {
+					t.Errorf("README.md does not list %s / %s with the question it answers", s.Title, p.Title)
+				}
+			}
+		}
+	}
+}
