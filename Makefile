@@ -5,7 +5,7 @@ BIN := bin/ticketd
 TEST_DATABASE_URL ?=
 export TEST_DATABASE_URL
 
-.PHONY: help run build test test-race fuzz lint-openapi fmt lint bench clean
+.PHONY: help run build test test-race test-monitoring dashboards fuzz lint-openapi fmt lint bench clean
 
 # The packages with concurrency run under the race detector in make test.
 RACE_PKGS := ./api/... ./workflows/... ./activities/... ./models/... ./cmd/...
@@ -20,7 +20,7 @@ run: build ## run everything locally: embedded Temporal + Web UI, SQLite, API (t
 build: ## build bin/ticketd
 	$(GO) build -o $(BIN) ./cmd/ticketd
 
-test: ## vet, format check and every test (real PostgreSQL + in-process Temporal)
+test: test-monitoring ## vet, format check and every test (real PostgreSQL + in-process Temporal)
 	@scripts/check-postgres.sh
 	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
@@ -43,6 +43,15 @@ lint-openapi: ## lint api/openapi.yaml with Redocly CLI's recommended rules (pin
 	@echo "== openapi lint"
 	@cd tools/openapi-lint && { [ -x node_modules/.bin/redocly ] || npm ci --no-audit --no-fund --loglevel=error; }
 	@set -o pipefail; REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/openapi-lint/node_modules/.bin/redocly lint --format=stylish api/openapi.yaml 2>&1 | grep -v -E '^ *(║|╔|╚)'
+
+test-monitoring: ## promtool: check the Prometheus config and rules, run the alert unit tests
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }
+	@echo "== promtool"
+	@cd monitoring/prometheus && promtool check config prometheus.yml && \
+		promtool check rules alerts.yml && promtool test rules alerts_test.yml
+
+dashboards: ## regenerate the Grafana dashboards (monitoring/grafana/dashboards/*.json) from Go
+	$(GO) run ./monitoring/grafana/gen -out monitoring/grafana/dashboards
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
