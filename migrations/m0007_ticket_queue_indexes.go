@@ -24,7 +24,7 @@ func ticketQueueIndexes() *gormigrate.Migration {
 		{"tickets_unassigned_idx", `ON tickets (status, created_at, id) WHERE deleted_at IS NULL AND assignee_id IS NULL`},
 	}
 	return &gormigrate.Migration{
-		ID: "0005_ticket_queue_indexes",
+		ID: "0007_ticket_queue_indexes",
 		Migrate: func(tx *gorm.DB) error {
 			// On PostgreSQL the queue's index carries the status too, so
 			// counting an agent's queue reads the index only.

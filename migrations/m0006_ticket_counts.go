@@ -18,7 +18,7 @@ func ticketCounts() *gormigrate.Migration {
 		N          int64  `gorm:"not null"`
 	}
 	return &gormigrate.Migration{
-		ID: "0004_ticket_counts",
+		ID: "0006_ticket_counts",
 		Migrate: func(tx *gorm.DB) error {
 			if err := tx.Migrator().CreateTable(&ticketCount{}); err != nil {
 				return err
