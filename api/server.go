@@ -89,9 +89,17 @@ type Config struct {
 	// PasswordParams is the argon2id cost of new password hashes (default
 	// models.DefaultPasswordParams).
 	PasswordParams models.PasswordParams
-	// TrustedProxies are the addresses (or CIDRs) of reverse proxies whose
-	// X-Forwarded-For names the client, for sign-in throttling per client
-	// address; none by default, so the peer address counts.
+	// MaxBodyBytes bounds request bodies (413 past it); zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// AnonRatePerSecond and AnonRateBurst shape each client address's
+	// bucket for requests without a valid token; a zero rate disables it.
+	AnonRatePerSecond float64
+	AnonRateBurst     int
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client (for per-address sign-in
+	// throttling and rate limits); by default none is trusted and the
+	// client is the connection's peer.
 	TrustedProxies []string
 }
 
@@ -105,6 +113,7 @@ type Server struct {
 	metrics *monitoring.Metrics
 	gather  prometheus.Gatherer
 	limiter *limiter
+	anon    *limiter
 	gate    *gate
 
 	passwords  *passwords
@@ -135,10 +144,14 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 	if cfg.PasswordParams == (models.PasswordParams{}) {
 		cfg.PasswordParams = models.DefaultPasswordParams
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	return &Server{
 		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		anon:    newBoundedLimiter(cfg.AnonRatePerSecond, cfg.AnonRateBurst, maxAnonAddresses),
 		gate:    newGate(maxInFlightPerTicket),
 		// Two argon2id computations at once keep sign-in memory at about
 		// 40 MiB however many arrive.
@@ -159,10 +172,10 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
-		s.log.Error("bad trusted proxies; trusting none", "err", err)
+		s.log.Error("ignoring invalid trusted proxies", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog)
+	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog, s.guard)
 	s.routes(r)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, models.ErrNotFound)

@@ -309,8 +309,8 @@ func checkText(v *models.ValidationError, field string, p *string, maxLen int, r
 	}
 	n := utf8.RuneCountInString(*p)
 	switch {
-	case !utf8.ValidString(*p):
-		v.Add(field, "must be valid UTF-8")
+	case unstorable(*p) != "":
+		v.Add(field, "%s", unstorable(*p))
 	case strings.TrimSpace(*p) == "":
 		v.Add(field, "must not be blank")
 	case n > maxLen:
@@ -418,6 +418,8 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 		text := q.Get("q")
 		if n := utf8.RuneCountInString(text); n < 1 || n > 200 {
 			v.Add("q", "must be 1 to 200 characters")
+		} else if msg := unstorable(text); msg != "" {
+			v.Add("q", "%s", msg)
 		}
 		f.Query = text
 	}
@@ -850,7 +852,9 @@ func (s *Server) logTime(c *gin.Context) {
 	note := ""
 	if b.Note != nil {
 		note = *b.Note
-		if utf8.RuneCountInString(note) > 1000 {
+		if msg := unstorable(note); msg != "" {
+			v.Add("note", "%s", msg)
+		} else if utf8.RuneCountInString(note) > 1000 {
 			v.Add("note", "must be at most 1000 characters")
 		}
 	}

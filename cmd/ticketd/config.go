@@ -35,6 +35,7 @@ type config struct {
 	LogFormat         string
 	RatePerSecond     float64
 	RateBurst         int
+	Limits            limits
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -64,7 +65,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.RateBurst = n
 	}
-	return cfg, nil
+	var err error
+	cfg.Limits, err = loadLimits(getenv)
+	return cfg, err
 }
 
 func or(v, def string) string {

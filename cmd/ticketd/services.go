@@ -46,19 +46,19 @@ func newMetrics() (*prometheus.Registry, *monitoring.Metrics) {
 func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc client.Client, secret []byte,
 	log *slog.Logger, reg *prometheus.Registry, metrics *monitoring.Metrics, ready func(string)) error {
 	srv := api.New(api.Config{
-		JWTSecret:     secret,
-		RatePerSecond: cfg.RatePerSecond,
-		RateBurst:     cfg.RateBurst,
+		JWTSecret:         secret,
+		RatePerSecond:     cfg.RatePerSecond,
+		RateBurst:         cfg.RateBurst,
+		MaxBodyBytes:      cfg.Limits.MaxBodyBytes,
+		AnonRatePerSecond: cfg.Limits.AnonRatePerSecond,
+		AnonRateBurst:     cfg.Limits.AnonRateBurst,
+		TrustedProxies:    cfg.Limits.TrustedProxies,
 	}, models.NewStore(db), workflows.NewClient(tc, models.NewStore(db)), log, metrics, reg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	hs := newHTTPServer(srv.Handler(), cfg.Limits)
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
