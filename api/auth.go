@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ticketd/ticketd/models"
+	"github.com/ticketd/ticketd/monitoring"
 )
 
 // Token claims: the contract pins these.
@@ -103,6 +104,7 @@ func (s *Server) requireAuth(c *gin.Context) {
 		return
 	}
 	c.Set(userKey, u)
+	monitoring.AddLogAttrs(c.Request.Context(), "user_id", u.ID)
 	c.Next()
 }
 

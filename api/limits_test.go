@@ -157,7 +157,7 @@ func TestAnonymousRateLimit(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Config{JWTSecret: testenv.Secret, AnonRatePerSecond: 0.001, AnonRateBurst: 3},
 		stack.Store, workflows.NewClient(stack.Temporal, models.NewStore(stack.DB)), slog.New(slog.NewTextHandler(io.Discard, nil)),
-		monitoring.NewMetrics(reg), reg)
+		monitoring.NewMetrics(reg, api.MetricLabels()), reg)
 	h := srv.Handler()
 	_, agentTok := stack.NewUser(t, models.RoleAgent)
 	send := func(addr, path, auth, forwarded string) *testenv.Response {

@@ -148,11 +148,11 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return &Server{
-		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
+		cfg: cfg, store: store, tickets: meteredTickets{next: tickets, metrics: metrics}, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		anon:    newBoundedLimiter(cfg.AnonRatePerSecond, cfg.AnonRateBurst, maxAnonAddresses),
-		gate:    newGate(maxInFlightPerTicket),
+		gate:    newGate(maxInFlightPerTicket, metrics),
 		// Two argon2id computations at once keep sign-in memory at about
 		// 40 MiB however many arrive.
 		passwords:  newPasswords(cfg.PasswordParams, 2),
@@ -233,14 +233,17 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.PATCH("/users/:id", s.updateUser)
 }
 
-// requestID echoes a sane X-Request-ID or makes one.
+// requestID echoes a sane X-Request-Id or makes one, and starts the
+// request's log attributes with it (the user, ticket and workflow join
+// them as they become known).
 func requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
+	id := c.GetHeader("X-Request-Id")
 	if !validRequestID(id) {
 		id = uuid.NewString()
 	}
-	c.Header("X-Request-ID", id)
+	c.Header("X-Request-Id", id)
 	c.Set("request_id", id)
+	c.Request = c.Request.WithContext(monitoring.WithLogAttrs(c.Request.Context(), "request_id", id))
 	c.Next()
 }
 
@@ -276,9 +279,9 @@ func (s *Server) recover(c *gin.Context) {
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	s.log.DebugContext(c.Request.Context(), "request",
+	s.log.InfoContext(c.Request.Context(), "request",
 		"method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
-		"duration", time.Since(start), "request_id", c.GetString("request_id"))
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // deadline is when a workflow update's caller will have stopped waiting,

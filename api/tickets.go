@@ -57,6 +57,7 @@ func (s *Server) visibleTicket(c *gin.Context) (models.Ticket, error) {
 	if err != nil {
 		return models.Ticket{}, err
 	}
+	logTicket(c, t.ID)
 	u := caller(c)
 	if u.Role == models.RoleCustomer && t.CustomerID != u.ID {
 		return models.Ticket{}, models.ErrNotFound
@@ -133,6 +134,7 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 	if !keyed {
 		ticketID = uuid.Must(uuid.NewV7()).String()
 	}
+	logTicket(c, ticketID)
 	ctx := c.Request.Context()
 	cfg, err := s.slaConfig(ctx, req.Priority)
 	if err != nil {

@@ -238,7 +238,7 @@ func prepare(ctx context.Context, cfg config, n int, say func(string, ...any)) (
 	_, _ = rand.Read(secret)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.New(api.Config{JWTSecret: secret}, store, readOnly{}, log, monitoring.NewMetrics(reg), reg)
+	srv := api.New(api.Config{JWTSecret: secret}, store, readOnly{}, log, monitoring.NewMetrics(reg, api.MetricLabels()), reg)
 	ts := httptest.NewServer(srv.Handler())
 	e.closers = append(e.closers, func() error { ts.Close(); return nil })
 	e.b = &bencher{base: ts.URL + "/api/v1", client: ts.Client(), secret: secret, pop: pop}

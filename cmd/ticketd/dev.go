@@ -79,7 +79,11 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := migrations.Up(db); err != nil {
 		return err
 	}
-	tc, err := cfg.dialTemporal(addr, log)
+	tel, err := newTelemetry(log)
+	if err != nil {
+		return err
+	}
+	tc, err := cfg.dialTemporal(addr, log, tel.handler)
 	if err != nil {
 		return err
 	}
@@ -87,8 +91,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.TemporalAddress != "" {
 		ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
 	}
-	reg, metrics := newMetrics()
-	w := newWorker(tc, db, metrics)
+	w := newWorker(tc, db, tel.metrics)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -96,7 +99,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, func(bound string) {
+		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, tel, func(bound string) {
 			if err := printWelcome(gctx, stdout, db, secret, bound, addr, uiURL); err != nil {
 				log.Error("demo users", "err", err)
 			}
