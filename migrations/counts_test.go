@@ -20,8 +20,8 @@ func TestTicketCountsBackfill(t *testing.T) {
 			if err := migrations.Up(db); err != nil {
 				t.Fatalf("up: %v", err)
 			}
-			if err := migrations.DownTo(db, "0003_sla_engine"); err != nil {
-				t.Fatalf("down to 0003: %v", err)
+			if err := migrations.DownTo(db, "0005_update_outcomes"); err != nil {
+				t.Fatalf("down to 0005: %v", err)
 			}
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			var customers []models.User
@@ -77,11 +77,11 @@ func TestTicketCountsBackfill(t *testing.T) {
 			if err := db.Table("ticket_counts").Count(&rowsInTable).Error; err != nil || rowsInTable == 0 {
 				t.Errorf("ticket_counts has %d rows, %v; want the backfill", rowsInTable, err)
 			}
-			if err := migrations.DownTo(db, "0003_sla_engine"); err != nil {
-				t.Fatalf("down to 0003: %v", err)
+			if err := migrations.DownTo(db, "0005_update_outcomes"); err != nil {
+				t.Fatalf("down to 0005: %v", err)
 			}
 			if db.Migrator().HasTable("ticket_counts") {
-				t.Error("ticket_counts survived the rollback of 0004")
+				t.Error("ticket_counts survived the rollback of 0006")
 			}
 		})
 	}
