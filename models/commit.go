@@ -61,6 +61,7 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 	if len(c.Events) == 0 {
 		return Committed{}, fmt.Errorf("change to ticket %s records no event", c.Ticket.ID)
 	}
+	c.Ticket.SLAState, c.Ticket.SLADueAt = c.Ticket.SLA.Index()
 	var out Committed
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var before *Ticket // counts: nil on create
@@ -105,11 +106,18 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 				}
 			}
 		} else {
-			b, err := countedState(tx, c.Ticket.ID) // counts: the state this change replaces
-			if err != nil {
-				return err
+			if c.Prior != nil && c.Prior.ID == c.Ticket.ID && c.Prior.Version == c.Ticket.Version-1 {
+				// The compare-and-set below holds the row to the version the
+				// change was computed on: the prior state is the one it
+				// replaces (counts).
+				before = c.Prior
+			} else {
+				b, err := countedState(tx, c.Ticket.ID) // counts: the state this change replaces
+				if err != nil {
+					return err
+				}
+				before = b
 			}
-			before = b
 			t := c.Ticket
 			if c.Delete {
 				t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
@@ -138,16 +146,17 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 				return err
 			}
 		}
-		cur, err := currentState(tx, c.Ticket.ID)
-		if err != nil {
-			return err
+		// The row now holds exactly the change's ticket, and its timeline ends
+		// with the change's last event: no need to read them back.
+		stored := c.Ticket
+		if c.Delete {
+			stored.DeletedAt = gorm.DeletedAt{Time: stored.UpdatedAt, Valid: true}
 		}
 		// counts: keep in the same transaction
-		if err := adjustCounts(tx, before, cur.Ticket); err != nil {
+		if err := adjustCounts(tx, before, stored); err != nil {
 			return err
 		}
-		out = cur
-		out.Applied = true
+		out = Committed{Ticket: stored, LastSeq: c.Events[len(c.Events)-1].Seq, Applied: true}
 		return nil
 	})
 	if errors.Is(err, errBehind) {

@@ -348,6 +348,9 @@ type Change struct {
 	// UpdateID is the Workflow Update that makes this change; Commit
 	// records its outcome under it. Empty for changes no caller waits for.
 	UpdateID string
+	// Prior is the ticket as the change found it (version Ticket.Version-1),
+	// when the caller knows it; Commit then need not read it.
+	Prior *Ticket
 }
 
 // ApplyChange writes a change in one transaction and returns the ticket as

@@ -694,6 +694,10 @@ func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, 
 // workflow's copy, it adopts the stored one and returns errBehind.
 func (w *lifecycle) commit(ctx workflow.Context, c models.Change) (UpdateResult, error) {
 	before := c.Events[0].Seq - 1
+	if !c.Create {
+		prior := w.state
+		c.Prior = &prior
+	}
 	var out activities.CommitChangeOutput
 	err := w.executeLocal(ctx, ActivityCommitChange, activities.CommitChangeInput{Change: c}).Get(ctx, &out)
 	if err != nil {
