@@ -61,6 +61,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	hs.RegisterOnShutdown(srv.Drain) // end the event streams, or Shutdown waits for them
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
