@@ -205,7 +205,7 @@ func TestStreamsEndOnDrain(t *testing.T) {
 	// A server of its own, so that draining it leaves the shared one be.
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Config{JWTSecret: testenv.Secret, StreamHeartbeat: time.Hour, StreamPoll: 100 * time.Millisecond},
-		models.NewStore(stack.DB), workflows.NewClient(stack.Temporal), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		models.NewStore(stack.DB), workflows.NewClient(stack.Temporal, models.NewStore(stack.DB)), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		monitoring.NewMetrics(reg), reg)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
