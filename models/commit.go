@@ -61,6 +61,7 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 	if len(c.Events) == 0 {
 		return Committed{}, fmt.Errorf("change to ticket %s records no event", c.Ticket.ID)
 	}
+	c.Ticket.SLAState, c.Ticket.SLADueAt = c.Ticket.SLA.Index()
 	var out Committed
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.UpdateID != "" {
