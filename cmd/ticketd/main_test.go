@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -36,9 +37,9 @@ func (s *syncBuffer) String() string {
 
 // devProcess is one `ticketd dev` run inside the test process.
 type devProcess struct {
-	cancel context.CancelFunc
-	done   chan error
-	out    *syncBuffer
+	cancel   context.CancelFunc
+	done     chan error
+	out      *syncBuffer
 	api      string
 	tokens   map[string]string
 	password string // the demo users' password
@@ -159,6 +160,69 @@ func TestDevModeSurvivesRestart(t *testing.T) {
 	status, signedIn := p.call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "admin@example.com", "password": p.password})
 	if status != http.StatusOK || signedIn["token"] == nil {
 		t.Fatalf("sign in with the demo password: %d %v", status, signedIn)
+	}
+
+	// The event streams work on SQLite too: the ticket's history from the
+	// start, and a change as it happens.
+	changes := p.stream(t, "/api/v1/stream", "CUSTOMER", "")
+	history := p.stream(t, "/api/v1/tickets/"+id+"/stream", "CUSTOMER", "0")
+	if line := history.waitFor(t, "id: 1"); line == "" {
+		t.Fatal("no first event on the ticket stream")
+	}
+	if status, _ := p.call(t, "POST", "/api/v1/tickets/"+id+"/replies", "CUSTOMER", map[string]any{"body": "live?"}); status != http.StatusCreated {
+		t.Fatalf("reply: %d", status)
+	}
+	if line := changes.waitFor(t, `"id":"`+id+`"`); line == "" {
+		t.Fatal("the change stream did not announce the reply")
+	}
+}
+
+// sseReader collects a stream's lines.
+type sseReader struct {
+	lines chan string
+}
+
+func (p *devProcess) stream(t *testing.T, path, who, lastID string) *sseReader {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.api+path, nil)
+	req.Header.Set("Authorization", "Bearer "+p.tokens[who])
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %v %v", path, err, resp)
+	}
+	r := &sseReader{lines: make(chan string, 256)}
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			r.lines <- sc.Text()
+		}
+		close(r.lines)
+	}()
+	return r
+}
+
+// waitFor returns the first line containing s, or "" after a while.
+func (r *sseReader) waitFor(t *testing.T, s string) string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-r.lines:
+			if !ok {
+				return ""
+			}
+			if strings.Contains(l, s) {
+				return l
+			}
+		case <-deadline:
+			return ""
+		}
 	}
 }
 
