@@ -19,9 +19,15 @@ type Store interface {
 	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
 }
 
-// Recorder counts the SLA events a change committed. Activities call it
-// only for changes they applied, so retries and replays never double-count.
+// Recorder counts what a change committed: creations, status moves (manual
+// and automatic), first responses, resolutions and SLA events. Activities
+// call it only for changes they applied, so retries and replays never
+// double-count.
 type Recorder interface {
+	TicketCreated(priority string)
+	TicketTransitioned(from, to string)
+	FirstResponse(priority string, d time.Duration)
+	Resolved(priority string, d time.Duration)
 	SLAWarning(priority, clock string, fraction float64)
 	SLABreached(priority, clock string, lateness time.Duration)
 }
@@ -108,6 +114,20 @@ func (a *Activities) record(events []models.Event, t models.Ticket) {
 		// ones after a JSON round trip: accept both forms.
 		clock, priority := fmt.Sprint(e.Data["clock"]), fmt.Sprint(e.Data["priority"])
 		switch e.Type {
+		case models.EventCreated:
+			a.recorder.TicketCreated(string(t.Priority))
+		case models.EventStatusChanged, models.EventAutoClosed, models.EventAutoResolved:
+			from, to := models.Status(fmt.Sprint(e.Data["from"])), models.Status(fmt.Sprint(e.Data["to"]))
+			a.recorder.TicketTransitioned(string(from), string(to))
+			// Resolution is the first arrival at resolved, or at closed
+			// straight from work in progress.
+			if to == models.StatusResolved || (to == models.StatusClosed && from != models.StatusResolved) {
+				a.recorder.Resolved(string(t.Priority), e.CreatedAt.Sub(t.CreatedAt))
+			}
+		case models.EventReplied:
+			if t.FirstResponseAt != nil && t.FirstResponseAt.Equal(e.CreatedAt) {
+				a.recorder.FirstResponse(string(t.Priority), t.FirstResponseAt.Sub(t.CreatedAt))
+			}
 		case models.EventSLAWarning:
 			f, _ := e.Data["fraction"].(float64)
 			a.recorder.SLAWarning(priority, clock, f)

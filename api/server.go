@@ -36,7 +36,7 @@ type Store interface {
 	CreateCategory(ctx context.Context, c *models.Category) error
 	GetTicket(ctx context.Context, id string) (models.Ticket, error)
 	ListTickets(ctx context.Context, f models.TicketFilter) ([]models.Ticket, *models.Cursor, error)
-	CountTickets(ctx context.Context, f models.TicketFilter) (int64, error)
+	CountTickets(ctx context.Context, f models.TicketFilter) (total int64, exact bool, err error)
 	ListReplies(ctx context.Context, ticketID string, withInternal bool) ([]models.Reply, error)
 	ListEvents(ctx context.Context, ticketID string, withInternal bool) ([]models.Event, error)
 	ListTimeEntries(ctx context.Context, ticketID string) ([]models.TimeEntry, error)
@@ -89,9 +89,17 @@ type Config struct {
 	// PasswordParams is the argon2id cost of new password hashes (default
 	// models.DefaultPasswordParams).
 	PasswordParams models.PasswordParams
-	// TrustedProxies are the addresses (or CIDRs) of reverse proxies whose
-	// X-Forwarded-For names the client, for sign-in throttling per client
-	// address; none by default, so the peer address counts.
+	// MaxBodyBytes bounds request bodies (413 past it); zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// AnonRatePerSecond and AnonRateBurst shape each client address's
+	// bucket for requests without a valid token; a zero rate disables it.
+	AnonRatePerSecond float64
+	AnonRateBurst     int
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client (for per-address sign-in
+	// throttling and rate limits); by default none is trusted and the
+	// client is the connection's peer.
 	TrustedProxies []string
 }
 
@@ -105,6 +113,7 @@ type Server struct {
 	metrics *monitoring.Metrics
 	gather  prometheus.Gatherer
 	limiter *limiter
+	anon    *limiter
 	gate    *gate
 
 	passwords  *passwords
@@ -135,11 +144,15 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 	if cfg.PasswordParams == (models.PasswordParams{}) {
 		cfg.PasswordParams = models.DefaultPasswordParams
 	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	return &Server{
-		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
+		cfg: cfg, store: store, tickets: meteredTickets{next: tickets, metrics: metrics}, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		gate:    newGate(maxInFlightPerTicket),
+		anon:    newBoundedLimiter(cfg.AnonRatePerSecond, cfg.AnonRateBurst, maxAnonAddresses),
+		gate:    newGate(maxInFlightPerTicket, metrics),
 		// Two argon2id computations at once keep sign-in memory at about
 		// 40 MiB however many arrive.
 		passwords:  newPasswords(cfg.PasswordParams, 2),
@@ -159,10 +172,10 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
-		s.log.Error("bad trusted proxies; trusting none", "err", err)
+		s.log.Error("ignoring invalid trusted proxies", "err", err)
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog)
+	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog, s.guard)
 	s.routes(r)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, models.ErrNotFound)
@@ -220,14 +233,17 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.PATCH("/users/:id", s.updateUser)
 }
 
-// requestID echoes a sane X-Request-ID or makes one.
+// requestID echoes a sane X-Request-Id or makes one, and starts the
+// request's log attributes with it (the user, ticket and workflow join
+// them as they become known).
 func requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
+	id := c.GetHeader("X-Request-Id")
 	if !validRequestID(id) {
 		id = uuid.NewString()
 	}
-	c.Header("X-Request-ID", id)
+	c.Header("X-Request-Id", id)
 	c.Set("request_id", id)
+	c.Request = c.Request.WithContext(monitoring.WithLogAttrs(c.Request.Context(), "request_id", id))
 	c.Next()
 }
 
@@ -263,9 +279,9 @@ func (s *Server) recover(c *gin.Context) {
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	s.log.DebugContext(c.Request.Context(), "request",
+	s.log.InfoContext(c.Request.Context(), "request",
 		"method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
-		"duration", time.Since(start), "request_id", c.GetString("request_id"))
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // deadline is when a workflow update's caller will have stopped waiting,

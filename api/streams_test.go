@@ -206,7 +206,7 @@ func TestStreamsEndOnDrain(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Config{JWTSecret: testenv.Secret, StreamHeartbeat: time.Hour, StreamPoll: 100 * time.Millisecond},
 		models.NewStore(stack.DB), workflows.NewClient(stack.Temporal, models.NewStore(stack.DB)), slog.New(slog.NewTextHandler(io.Discard, nil)),
-		monitoring.NewMetrics(reg), reg)
+		monitoring.NewMetrics(reg, api.MetricLabels()), reg)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	p := newPeople(t)

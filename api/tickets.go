@@ -57,6 +57,7 @@ func (s *Server) visibleTicket(c *gin.Context) (models.Ticket, error) {
 	if err != nil {
 		return models.Ticket{}, err
 	}
+	logTicket(c, t.ID)
 	u := caller(c)
 	if u.Role == models.RoleCustomer && t.CustomerID != u.ID {
 		return models.Ticket{}, models.ErrNotFound
@@ -133,6 +134,7 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 	if !keyed {
 		ticketID = uuid.Must(uuid.NewV7()).String()
 	}
+	logTicket(c, ticketID)
 	ctx := c.Request.Context()
 	cfg, err := s.slaConfig(ctx, req.Priority)
 	if err != nil {
@@ -309,8 +311,8 @@ func checkText(v *models.ValidationError, field string, p *string, maxLen int, r
 	}
 	n := utf8.RuneCountInString(*p)
 	switch {
-	case !utf8.ValidString(*p):
-		v.Add(field, "must be valid UTF-8")
+	case unstorable(*p) != "":
+		v.Add(field, "%s", unstorable(*p))
 	case strings.TrimSpace(*p) == "":
 		v.Add(field, "must not be blank")
 	case n > maxLen:
@@ -335,6 +337,7 @@ type ticketPage struct {
 	Items      []ticketView `json:"items"`
 	NextCursor *string      `json:"next_cursor"`
 	Total      *int64       `json:"total,omitempty"`
+	TotalExact *bool        `json:"total_exact,omitempty"`
 }
 
 var listParams = []string{"status", "priority", "assignee_id", "customer_id", "category_id", "q",
@@ -350,7 +353,7 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 	page := ticketPage{Items: []ticketView{}}
 	if f.CustomerID == "-" { // a customer asking for someone else's tickets
 		if count {
-			page.Total = new(int64)
+			page.Total, page.TotalExact = new(int64), new(true)
 		}
 		writeJSON(c, http.StatusOK, page)
 		return
@@ -368,12 +371,12 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 		page.NextCursor = &enc
 	}
 	if count {
-		n, err := s.store.CountTickets(c.Request.Context(), f)
+		n, exact, err := s.store.CountTickets(c.Request.Context(), f)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		page.Total = &n
+		page.Total, page.TotalExact = &n, &exact
 	}
 	writeJSON(c, http.StatusOK, page)
 }
@@ -417,6 +420,8 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 		text := q.Get("q")
 		if n := utf8.RuneCountInString(text); n < 1 || n > 200 {
 			v.Add("q", "must be 1 to 200 characters")
+		} else if msg := unstorable(text); msg != "" {
+			v.Add("q", "%s", msg)
 		}
 		f.Query = text
 	}
@@ -849,7 +854,9 @@ func (s *Server) logTime(c *gin.Context) {
 	note := ""
 	if b.Note != nil {
 		note = *b.Note
-		if utf8.RuneCountInString(note) > 1000 {
+		if msg := unstorable(note); msg != "" {
+			v.Add("note", "%s", msg)
+		} else if utf8.RuneCountInString(note) > 1000 {
 			v.Add("note", "must be at most 1000 characters")
 		}
 	}

@@ -166,7 +166,7 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 		// A laptop does not need 128k cached workflow executions.
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8096,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 1024,
 		// Workflow Updates (ticketd writes every change through one) and
 		// Update-with-Start. Both are on by default in this server version;
 		// they are set so that a changed default cannot silently break the dev

@@ -19,6 +19,8 @@ func All() []*gormigrate.Migration {
 		slaEngine(),
 		webUI(),
 		updateOutcomes(),
+		ticketCounts(),
+		ticketQueueIndexes(),
 	}
 }
 

@@ -64,6 +64,7 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 	c.Ticket.SLAState, c.Ticket.SLADueAt = c.Ticket.SLA.Index()
 	var out Committed
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var before *Ticket // counts: nil on create
 		if c.UpdateID != "" {
 			rec := TicketUpdate{TicketID: c.Ticket.ID, UpdateID: c.UpdateID, State: OutcomeCommitted,
 				Version: c.Ticket.Version, CreatedAt: c.Ticket.UpdatedAt}
@@ -105,6 +106,11 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 				}
 			}
 		} else {
+			b, err := countedState(tx, c.Ticket.ID) // counts: the state this change replaces
+			if err != nil {
+				return err
+			}
+			before = b
 			t := c.Ticket
 			if c.Delete {
 				t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
@@ -134,9 +140,16 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 			}
 		}
 		cur, err := currentState(tx, c.Ticket.ID)
+		if err != nil {
+			return err
+		}
+		// counts: keep in the same transaction
+		if err := adjustCounts(tx, before, cur.Ticket); err != nil {
+			return err
+		}
 		out = cur
-		out.Applied = err == nil
-		return err
+		out.Applied = true
+		return nil
 	})
 	if errors.Is(err, errBehind) {
 		cur, err := currentState(s.db.WithContext(ctx), c.Ticket.ID)

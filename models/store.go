@@ -284,13 +284,6 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, *Cur
 	return ts, next, nil
 }
 
-// CountTickets counts the tickets matching f, ignoring its cursor.
-func (s *Store) CountTickets(ctx context.Context, f TicketFilter) (int64, error) {
-	var n int64
-	err := s.filtered(ctx, f).Count(&n).Error
-	return n, wrap(err, "count tickets")
-}
-
 // ListReplies returns a ticket's replies, oldest first.
 func (s *Store) ListReplies(ctx context.Context, ticketID string, withInternal bool) ([]Reply, error) {
 	q := s.db.WithContext(ctx).Where("ticket_id = ?", ticketID)
@@ -368,6 +361,14 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, bool, error)
 	)
 	c.Ticket.SLAState, c.Ticket.SLADueAt = c.Ticket.SLA.Index()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var before *Ticket // counts: the state the change replaces; nil on create
+		if !c.Create {
+			b, err := countedState(tx, c.Ticket.ID)
+			if err != nil {
+				return err
+			}
+			before = b
+		}
 		if c.Create {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c.Ticket)
 			if res.Error != nil {
@@ -433,8 +434,15 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, bool, error)
 			}
 		}
 		t, err := getTicketUnscoped(tx, c.Ticket.ID)
-		out, applied = t, err == nil
-		return err
+		if err != nil {
+			return err
+		}
+		// counts: keep in the same transaction
+		if err := adjustCounts(tx, before, t); err != nil {
+			return err
+		}
+		out, applied = t, true
+		return nil
 	})
 	return out, applied, wrap(err, "apply change to ticket "+c.Ticket.ID)
 }

@@ -240,4 +240,18 @@ for stack in $stacks; do
 		;;
 	esac
 done
+
+# ---- (R) read phase: cmd/readbench seeds 10k and 1M tickets straight into
+# fresh PostgreSQL databases (ticketd_bench_*, dropped afterwards) and times
+# the API's read paths on each. BENCH_READS=0 skips it; BENCH_READ_SIZES
+# (10000,1000000) and BENCH_READ_REQUESTS (200 per query and size) tune it.
+if [ "${BENCH_READS:-1}" != 0 ]; then
+	say "building bin/readbench"
+	go build -o bin/readbench ./cmd/readbench
+	TEST_DATABASE_URL="$admin_url" scripts/check-postgres.sh >&2
+	echo
+	echo "==== (R) read paths, PostgreSQL, ${BENCH_READ_SIZES:-10000,1000000} tickets (cmd/readbench)"
+	bin/readbench --database-url "$admin_url" --sizes "${BENCH_READ_SIZES:-10000,1000000}" \
+		--requests "${BENCH_READ_REQUESTS:-200}" || status=1
+fi
 exit "$status"

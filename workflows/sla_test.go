@@ -1270,6 +1270,12 @@ func (r *labelRecorder) SLABreached(priority, clock string, _ time.Duration) {
 	r.labels = append(r.labels, fmt.Sprintf("breached %s %s", priority, clock))
 }
 
+// The lifecycle metrics are not what this recorder checks.
+func (r *labelRecorder) TicketCreated(string)                {}
+func (r *labelRecorder) TicketTransitioned(string, string)   {}
+func (r *labelRecorder) FirstResponse(string, time.Duration) {}
+func (r *labelRecorder) Resolved(string, time.Duration)      {}
+
 func TestSLAEventsReachTheMetrics(t *testing.T) {
 	h := newSLAHarness(t)
 	_, in := h.create(models.PriorityNormal)

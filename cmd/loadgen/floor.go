@@ -361,7 +361,9 @@ type progressBar struct {
 	n     int
 }
 
-func newProgressBar(w io.Writer, total int) *progressBar { return &progressBar{w: w, total: max(total, 1)} }
+func newProgressBar(w io.Writer, total int) *progressBar {
+	return &progressBar{w: w, total: max(total, 1)}
+}
 
 func (b *progressBar) step(label string, clients int) {
 	if b.w == nil {

@@ -77,7 +77,7 @@ type StackOptions struct {
 func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Stack, error) {
 	tc := ts.GetDefaultClient()
 	reg := prometheus.NewRegistry()
-	metrics := monitoring.NewMetrics(reg)
+	metrics := monitoring.NewMetrics(reg, api.MetricLabels())
 	wopts := workflows.WorkerOptions(0)
 	wopts.Interceptors = opts.Interceptors
 	w := worker.New(tc, workflows.TaskQueue, wopts)
