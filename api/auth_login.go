@@ -182,7 +182,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	now := time.Now()
-	emailKey, addrKey := email, c.ClientIP()
+	emailKey, addrKey := email, clientKey(c.ClientIP())
 	if no, wait := s.loginFails.blocked(emailKey, now); no {
 		s.fail(c, &rateLimited{retryAfter: wait})
 		return

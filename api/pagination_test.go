@@ -121,7 +121,7 @@ func TestPagination(t *testing.T) {
 		"priority": func(a, b models.Ticket) int {
 			return cmp.Or(cmp.Compare(a.Priority.Rank(), b.Priority.Rank()), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 		},
-		// Soonest running clock first; tickets without one last.
+		// Soonest running clock first, tickets without one last.
 		"sla_due_at": func(a, b models.Ticket) int {
 			switch {
 			case a.SLADueAt == nil && b.SLADueAt == nil:

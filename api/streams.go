@@ -86,8 +86,11 @@ func (s *Server) openStream(c *gin.Context) (sse, func(), bool) {
 		return sse{}, nil, false
 	}
 	c.Set(StreamKey, true)
-	// A stream outlives any write timeout the HTTP server has.
-	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{})
+	// A stream outlives any read or write timeout the HTTP server has (an
+	// expired read deadline would cancel the request's context).
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -249,3 +249,17 @@ func TestStreamsEndOnDrain(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+func TestStreamEndsWhenUserDeactivated(t *testing.T) {
+	u, tok := stack.NewUser(t, models.RoleAgent)
+	es, r := stack.Stream(t, "/api/v1/stream", tok)
+	if es == nil {
+		t.Fatalf("refused: %d %s", r.Status, r.Body)
+	}
+	if err := stack.DB.Model(&models.User{}).Where("id = ?", u.ID).Update("active", false).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !es.Ended(wait) {
+		t.Error("the stream of a deactivated user is still open")
+	}
+}

@@ -90,6 +90,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := newHTTPServer(srv.Handler(), cfg.Limits)
+	hs.RegisterOnShutdown(srv.Drain) // end the event streams, or Shutdown waits for them
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
