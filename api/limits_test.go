@@ -156,7 +156,7 @@ func TestSecurityHeaders(t *testing.T) {
 func TestAnonymousRateLimit(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	srv := api.New(api.Config{JWTSecret: testenv.Secret, AnonRatePerSecond: 0.001, AnonRateBurst: 3},
-		stack.Store, workflows.NewClient(stack.Temporal), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		stack.Store, workflows.NewClient(stack.Temporal, stack.Store), slog.New(slog.NewTextHandler(io.Discard, nil)),
 		monitoring.NewMetrics(reg), reg)
 	h := srv.Handler()
 	_, agentTok := stack.NewUser(t, models.RoleAgent)

@@ -54,6 +54,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 		p = problem{Type: "invalid-request", Title: "Invalid request", Status: http.StatusBadRequest, Detail: bad.msg}
 	case errors.As(err, &big):
 		p = problem{Type: "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge, Detail: big.Error()}
+	case errors.Is(err, errLoginFailed):
+		p = problem{Type: "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized,
+			Detail: "the email or password is incorrect"}
 	case errors.Is(err, errUnauthenticated):
 		c.Header("WWW-Authenticate", `Bearer realm="ticketd"`)
 		p = problem{Type: "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized,

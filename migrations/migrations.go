@@ -17,6 +17,8 @@ func All() []*gormigrate.Migration {
 		initialSchema(),
 		ticketTextSearch(),
 		slaEngine(),
+		webUI(),
+		updateOutcomes(),
 	}
 }
 

@@ -30,9 +30,7 @@ const shutdownGrace = 30 * time.Second
 
 // newWorker builds the ticket worker on c.
 func newWorker(c client.Client, db *gorm.DB, metrics *monitoring.Metrics) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{
-		WorkerStopTimeout: shutdownGrace,
-	})
+	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions(shutdownGrace))
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	return w
 }
@@ -55,7 +53,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 		AnonRatePerSecond: cfg.Limits.AnonRatePerSecond,
 		AnonRateBurst:     cfg.Limits.AnonRateBurst,
 		TrustedProxies:    cfg.Limits.TrustedProxies,
-	}, models.NewStore(db), workflows.NewClient(tc), log, metrics, reg)
+	}, models.NewStore(db), workflows.NewClient(tc, models.NewStore(db)), log, metrics, reg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
