@@ -34,6 +34,8 @@ var bodyTypes = []func() any{
 	func() any { return &followUpBody{} },
 	func() any { return &userBody{} },
 	func() any { return &categoryBody{} },
+	func() any { return &loginBody{} },
+	func() any { return &passwordBody{} },
 }
 
 func fuzzContext(method, target string, body []byte) *gin.Context {
@@ -61,7 +63,8 @@ func FuzzDecode(f *testing.F) {
 		`{"calendar":{"time_zone":"UTC","hours":[],"extra":1}}`,
 		`{"resolved_auto_close_seconds":3600}`,
 		`{"email":"a@example.com","name":"A","role":"agent","active":false}`,
-		`{"name":"billing"}`, `{"name":null}`, `{}`, `[]`, `null`, ``, `{"a":1}`, `{"subject":"s"} {}`,
+		`{"name":"billing"}`, `{"name":null}`, `{"email":"a@example.com","password":"0123456789"}`,
+		`{"current_password":"x","new_password":"0123456789ab"}`, `{}`, `[]`, `null`, ``, `{"a":1}`, `{"subject":"s"} {}`,
 		`{"subject":1}`, "{\"subject\":\"\xff\"}", `{"subject":"s","subject":"t"}`,
 	}
 	for i, s := range seeds {

@@ -148,7 +148,13 @@ func FuzzRouter(f *testing.F) {
 		if tok, ok := fx.tokens[who]; ok && req.Header.Get("Authorization") == "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		// Streams (Server-Sent Events) answer until the client leaves:
+		// leave after a second; everything else gets a change's budget.
+		budget := 20 * time.Second
+		if strings.Contains(req.URL.Path, "stream") {
+			budget = time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		defer cancel()
 		req = req.WithContext(ctx)
 		before := fx.dbChecksum(t)
@@ -313,6 +319,14 @@ var routerSeeds = []struct {
 	{"GET", 'g', "/api/v1/tickets", "", ""},
 	{"GET", 0, "/api/v1/tickets", "Authorization: Basic Zm9vOmJhcg==", ""},
 	{"GET", 0, "/healthz", "", ""},
+	{"GET", 'o', "/api/v1/tickets/{t}/stream", "Last-Event-ID: 1", ""},
+	{"GET", 'a', "/api/v1/stream", "", ""},
+	{"POST", 0, "/api/v1/auth/login", "", `{"email":"nobody@example.com","password":"wrong-password"}`},
+	{"PUT", 'o', "/api/v1/users/me/password", "", `{"current_password":"a","new_password":"0123456789ab"}`},
+	{"GET", 'a', "/api/v1/users/{o}", "", ""},
+	{"GET", 'o', "/api/v1/categories/{cat}", "", ""},
+	{"GET", 'a', "/api/v1/tickets?sla_state=running,breached&sort=sla_due_at", "", ""},
+	{"GET", 'o', "/api/v1/tickets/{t}/events?limit=1&cursor=abc", "", ""},
 	{"GET", 0, "/readyz", "", ""},
 	{"GET", 0, "/openapi.yaml", "", ""},
 	{"POST", 0, "/nowhere", "", "{}"},

@@ -7,7 +7,8 @@ import (
 
 // TestUnstorableText: text PostgreSQL cannot hold (NUL, invalid UTF-8) is
 // a 422 naming the field, in bodies and in the search parameter, and
-// writes nothing. Before, it reached the database and answered 500.
+// writes nothing. Before, it was passed on to PostgreSQL, which refuses
+// such parameters with an error instead of a validation answer.
 func TestUnstorableText(t *testing.T) {
 	p := newPeople(t)
 	tk := p.fileTicket(t, "text", "unstorable text")
