@@ -184,6 +184,38 @@ scrape_configs:
 	// One more scrape after the workload's last request, so rates see it.
 	time.Sleep(2 * time.Second)
 
+	// The workload's own numbers, through the whole pipeline.
+	for _, c := range []struct {
+		query string
+		want  float64
+	}{
+		{`sum(ticketd_tickets_created_total)`, 3},
+		{`sum(ticketd_tickets_created_total{priority="urgent"})`, 1},
+		{`sum(ticketd_ticket_transitions_total{from="in_progress", to="resolved"})`, 1},
+		{`sum(ticketd_ticket_transitions_total{from="new", to="open"})`, 1}, // the assignment opened it
+		{`sum(ticketd_ticket_first_response_seconds_count{priority="high"})`, 1},
+		{`sum(ticketd_ticket_resolution_seconds_count{priority="high"})`, 1},
+		{`sum(ticketd_ticket_first_response_seconds_count)`, 1},
+		{`sum(ticketd_sla_breaches_total{priority="low", clock="first_response"})`, 1},
+		{`max(ticketd_tickets_open{status="new"})`, 1},
+		{`max(ticketd_tickets_open{status="in_progress"})`, 1},
+		{`max(ticketd_tickets_open{status="resolved"})`, 1},
+		{`sum(ticketd_ticket_changes_total{kind="status"})`, 3},
+		{`sum(ticketd_workflow_update_duration_seconds_count{update="create"})`, 3},
+		{`sum(ticketd_workflow_update_failures_total)`, 0},
+		{`sum(ticketd_http_request_duration_seconds_count{route="/api/v1/tickets/:id/status", status_class="4xx"})`, 1},
+	} {
+		var got float64 = -1
+		waitFor(t, c.query, 15*time.Second, func() bool {
+			res, err := p.query(c.query)
+			if err != nil || len(res) != 1 || len(res[0].Value) != 2 {
+				return false
+			}
+			_, _ = fmt.Sscan(res[0].Value[1].(string), &got)
+			return got == c.want
+		}, promLog)
+	}
+
 	// Every rule loads and evaluates.
 	names := p.names()
 	wantRules := 0
