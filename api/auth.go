@@ -95,6 +95,10 @@ const userKey = "ticketd.user"
 func (s *Server) requireAuth(c *gin.Context) {
 	u, err := s.auth.authenticate(c.Request.Context(), c.GetHeader("Authorization"))
 	if err != nil {
+		if c.GetHeader("Authorization") != "" && errors.Is(err, errUnauthenticated) && !s.allowAnonymous(c) {
+			c.Abort() // a bad token counts against its address, like no token
+			return
+		}
 		s.fail(c, err)
 		c.Abort()
 		return

@@ -36,6 +36,7 @@ type config struct {
 	LogFormat         string
 	RatePerSecond     float64
 	RateBurst         int
+	Limits            limits
 	// SlowQuery is the duration past which a database query is logged.
 	SlowQuery time.Duration
 }
@@ -75,7 +76,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.RateBurst = n
 	}
-	return cfg, nil
+	var err error
+	cfg.Limits, err = loadLimits(getenv)
+	return cfg, err
 }
 
 func or(v, def string) string {

@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -7,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
@@ -45,6 +49,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	limitDevMemory(getenv)
 
 	addr := cfg.TemporalAddress
 	uiURL := ""
@@ -146,4 +151,21 @@ func tokenVar(email string) string {
 	default:
 		return "CUSTOMER2"
 	}
+}
+
+// devMemoryLimit is the soft memory limit of `ticketd dev` (GOMEMLIMIT
+// overrides it): a laptop tool that embeds a Temporal server should not
+// keep hundreds of megabytes of garbage around, and the collector works a
+// little harder near the limit instead.
+const devMemoryLimit = 200 << 20
+
+// devWorkflowCache bounds the ticket workflows the dev worker keeps in
+// memory between their tasks (the SDK's default is 10,000).
+const devWorkflowCache = 1000
+
+func limitDevMemory(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(devMemoryLimit)
+	}
+	worker.SetStickyWorkflowCacheSize(devWorkflowCache)
 }

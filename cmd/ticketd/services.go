@@ -30,9 +30,7 @@ const shutdownGrace = 30 * time.Second
 
 // newWorker builds the ticket worker on c.
 func newWorker(c client.Client, db *gorm.DB, metrics *monitoring.Metrics) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{
-		WorkerStopTimeout: shutdownGrace,
-	})
+	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions(shutdownGrace))
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	return w
 }
@@ -79,19 +77,19 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 	log *slog.Logger, tel telemetry, ready func(string)) error {
 	tel.registerBacklog(db, log)
 	srv := api.New(api.Config{
-		JWTSecret:     secret,
-		RatePerSecond: cfg.RatePerSecond,
-		RateBurst:     cfg.RateBurst,
-	}, models.NewStore(db), workflows.NewClient(tc), log, tel.metrics, tel.reg)
+		JWTSecret:         secret,
+		RatePerSecond:     cfg.RatePerSecond,
+		RateBurst:         cfg.RateBurst,
+		MaxBodyBytes:      cfg.Limits.MaxBodyBytes,
+		AnonRatePerSecond: cfg.Limits.AnonRatePerSecond,
+		AnonRateBurst:     cfg.Limits.AnonRateBurst,
+		TrustedProxies:    cfg.Limits.TrustedProxies,
+	}, models.NewStore(db), workflows.NewClient(tc, models.NewStore(db)), log, tel.metrics, tel.reg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	hs := newHTTPServer(srv.Handler(), cfg.Limits)
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
