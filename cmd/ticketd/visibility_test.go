@@ -109,6 +109,8 @@ func TestSupportLeadViews(t *testing.T) {
 		{"open urgent", `TicketStatus="open" AND TicketPriority="urgent"`, []ticket{openUrgent, assignedUrgent}},
 		{"assigned to Alan", fmt.Sprintf(`TicketAssignee=%q`, alan.ID), []ticket{assignedUrgent, alansOther}},
 		{"SLA breached", `SLAState="breached"`, []ticket{breached}},
+		{"new", `TicketStatus="new"`, []ticket{newUrgent, breached}},
+		{"unassigned", `TicketAssignee IS NULL AND ExecutionStatus="Running"`, []ticket{openUrgent, newUrgent, openHigh, breached}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want := map[string]string{}
