@@ -5,7 +5,11 @@ BIN := bin/ticketd
 TEST_DATABASE_URL ?=
 export TEST_DATABASE_URL
 
-.PHONY: help run build test test-monitoring dashboards fmt lint bench clean
+.PHONY: help run build test test-race test-monitoring dashboards fuzz lint-openapi fmt lint bench clean
+
+# The packages with concurrency run under the race detector in make test.
+RACE_PKGS := ./api/... ./workflows/... ./activities/... ./models/... ./cmd/...
+FUZZTIME ?= 3s
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -21,7 +25,24 @@ test: test-monitoring ## vet, format check and every test (real PostgreSQL + in-
 	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	@echo "== go vet"; $(GO) vet ./...
-	@echo "== go test"; $(GO) test -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory lint-openapi
+	@echo "== go test -race $(RACE_PKGS)"; $(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
+	@echo "== go test (the rest)"; $(GO) test -count=1 -timeout 40m $$($(GO) list ./... | grep -v -E '/ticketd/(api|workflows|activities|models|cmd)(/|$$)')
+	@echo "== fuzz ($(FUZZTIME) per target)"; FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+test-race: ## the concurrent packages under the race detector, timed
+	@scripts/check-postgres.sh
+	@start=$$(date +%s); $(GO) test -race -count=1 -timeout 60m $(RACE_PKGS); \
+		echo "== race run took $$(( $$(date +%s) - start ))s"
+
+fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m; TARGET=FuzzRouter for one)
+	@scripts/check-postgres.sh
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(TARGET)
+
+lint-openapi: ## lint api/openapi.yaml with Redocly CLI's recommended rules (pinned in tools/openapi-lint)
+	@echo "== openapi lint"
+	@cd tools/openapi-lint && { [ -x node_modules/.bin/redocly ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@set -o pipefail; REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/openapi-lint/node_modules/.bin/redocly lint --format=stylish api/openapi.yaml 2>&1 | grep -v -E '^ *(║|╔|╚)'
 
 test-monitoring: ## promtool: check the Prometheus config and rules, run the alert unit tests
 	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus (.ci/run does)"; exit 1; }

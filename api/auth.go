@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/ticketd/ticketd/models"
+	"github.com/ticketd/ticketd/monitoring"
 )
 
 // Token claims: the contract pins these.
@@ -94,11 +95,16 @@ const userKey = "ticketd.user"
 func (s *Server) requireAuth(c *gin.Context) {
 	u, err := s.auth.authenticate(c.Request.Context(), c.GetHeader("Authorization"))
 	if err != nil {
+		if c.GetHeader("Authorization") != "" && errors.Is(err, errUnauthenticated) && !s.allowAnonymous(c) {
+			c.Abort() // a bad token counts against its address, like no token
+			return
+		}
 		s.fail(c, err)
 		c.Abort()
 		return
 	}
 	c.Set(userKey, u)
+	monitoring.AddLogAttrs(c.Request.Context(), "user_id", u.ID)
 	c.Next()
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // gate bounds the changes to one ticket this process has in flight. The
@@ -11,9 +12,16 @@ import (
 // anyway: past the bound, changes wait here, in order of arrival, until a
 // slot frees or their deadline passes (then nothing was sent: 503).
 type gate struct {
-	max int
-	mu  sync.Mutex
-	sem map[string]*slots
+	max     int
+	metrics queueMetrics
+	mu      sync.Mutex
+	sem     map[string]*slots
+}
+
+// queueMetrics records the gate's waits and refusals.
+type queueMetrics interface {
+	QueueWaited(time.Duration)
+	QueueRejected()
 }
 
 type slots struct {
@@ -21,7 +29,9 @@ type slots struct {
 	users int
 }
 
-func newGate(max int) *gate { return &gate{max: max, sem: map[string]*slots{}} }
+func newGate(max int, metrics queueMetrics) *gate {
+	return &gate{max: max, metrics: metrics, sem: map[string]*slots{}}
+}
 
 // enter takes a slot for key, waiting until ctx ends; leave must follow a
 // nil return.
@@ -34,11 +44,14 @@ func (g *gate) enter(ctx context.Context, key string) error {
 	}
 	s.users++
 	g.mu.Unlock()
+	start := time.Now()
 	select {
 	case s.ch <- struct{}{}:
+		g.metrics.QueueWaited(time.Since(start))
 		return nil
 	case <-ctx.Done():
 		g.release(key, s, false)
+		g.metrics.QueueRejected()
 		return ctx.Err()
 	}
 }

@@ -14,16 +14,15 @@ import (
 	"github.com/google/uuid"
 )
 
-// maxBody bounds request bodies: the longest valid one (a 20000-character
-// reply) is far below it.
-const maxBody = 1 << 20
-
 // decode reads a JSON body strictly into dst, a pointer to a struct: the
 // body must be one JSON object; unknown fields, wrong types, null for a
-// field that is not an Optional, trailing data and bodies over maxBody are
-// 400s.
+// field that is not an Optional and trailing data are 400s; a body over
+// the limit the guard middleware set is a 413.
 func decode(c *gin.Context, dst any) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if c.Request.Body == nil {
+		return decodeError(io.EOF)
+	}
+	raw, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		return decodeError(err)
 	}
@@ -97,7 +96,7 @@ func decodeError(err error) error {
 		}
 		return badRequestf("request body must be a JSON object")
 	case errors.As(err, &tooBig):
-		return badRequestf("request body is larger than %d bytes", maxBody)
+		return &tooLarge{limit: tooBig.Limit}
 	case errors.As(err, &nullErr):
 		return badRequestf("field %q must not be null", nullErr.field)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -47,10 +47,16 @@ func (s *Server) fail(c *gin.Context, err error) {
 		trans *models.TransitionError
 		bad   *badRequest
 		rate  *rateLimited
+		big   *tooLarge
 	)
 	switch {
 	case errors.As(err, &bad):
 		p = problem{Type: "invalid-request", Title: "Invalid request", Status: http.StatusBadRequest, Detail: bad.msg}
+	case errors.Is(err, errLoginFailed):
+		p = problem{Type: "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized,
+			Detail: "the email or password is incorrect"}
+	case errors.As(err, &big):
+		p = problem{Type: "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge, Detail: big.Error()}
 	case errors.Is(err, errUnauthenticated):
 		c.Header("WWW-Authenticate", `Bearer realm="ticketd"`)
 		p = problem{Type: "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized,

@@ -17,6 +17,8 @@ type limiter struct {
 	mu    sync.Mutex
 	users map[string]*bucket
 	swept time.Time
+	// most bounds the number of buckets; zero leaves it to the sweep.
+	most int
 }
 
 type bucket struct {
@@ -29,6 +31,15 @@ func newLimiter(perSecond float64, burst int) *limiter {
 		burst = int(math.Max(1, 2*perSecond))
 	}
 	return &limiter{rate: rate.Limit(perSecond), burst: burst, users: map[string]*bucket{}}
+}
+
+// newBoundedLimiter is a limiter that keeps at most most buckets, for keys
+// a client chooses (addresses): past the bound, a new key evicts an
+// arbitrary one.
+func newBoundedLimiter(perSecond float64, burst, most int) *limiter {
+	l := newLimiter(perSecond, burst)
+	l.most = most
+	return l
 }
 
 // allow reports whether user may make a request now, or how many seconds
@@ -49,6 +60,12 @@ func (l *limiter) allow(user string, now time.Time) (bool, int) {
 	}
 	b, ok := l.users[user]
 	if !ok {
+		if l.most > 0 && len(l.users) >= l.most {
+			for id := range l.users { // map order is arbitrary: evict one
+				delete(l.users, id)
+				break
+			}
+		}
 		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
 		l.users[user] = b
 	}

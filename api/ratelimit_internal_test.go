@@ -52,7 +52,8 @@ func TestLimiter(t *testing.T) {
 
 func TestGate(t *testing.T) {
 	t.Run("bounds in-flight changes per key and queues the rest", func(t *testing.T) {
-		g := newGate(2)
+		q := &queueCounts{}
+		g := newGate(2, q)
 		ctx := context.Background()
 		var (
 			mu       sync.Mutex
@@ -82,12 +83,16 @@ func TestGate(t *testing.T) {
 		if most > 2 {
 			t.Fatalf("%d in flight at once, want at most 2", most)
 		}
+		if q.waits != 10 || q.rejections != 0 {
+			t.Fatalf("queue metrics: %d waits, %d rejections; want 10 and 0", q.waits, q.rejections)
+		}
 		if len(g.sem) != 0 {
 			t.Fatalf("gate keeps %d idle keys", len(g.sem))
 		}
 	})
 	t.Run("a waiter gives up at its deadline", func(t *testing.T) {
-		g := newGate(1)
+		q := &queueCounts{}
+		g := newGate(1, q)
 		if err := g.enter(context.Background(), "t"); err != nil {
 			t.Fatal(err)
 		}
@@ -100,5 +105,17 @@ func TestGate(t *testing.T) {
 		if len(g.sem) != 0 {
 			t.Fatalf("gate keeps %d idle keys", len(g.sem))
 		}
+		if q.waits != 1 || q.rejections != 1 {
+			t.Fatalf("queue metrics: %d waits, %d rejections; want 1 and 1", q.waits, q.rejections)
+		}
 	})
 }
+
+// queueCounts records what the gate reports.
+type queueCounts struct {
+	mu                sync.Mutex
+	waits, rejections int
+}
+
+func (q *queueCounts) QueueWaited(time.Duration) { q.mu.Lock(); q.waits++; q.mu.Unlock() }
+func (q *queueCounts) QueueRejected()            { q.mu.Lock(); q.rejections++; q.mu.Unlock() }

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,7 +36,7 @@ type Store interface {
 	CreateCategory(ctx context.Context, c *models.Category) error
 	GetTicket(ctx context.Context, id string) (models.Ticket, error)
 	ListTickets(ctx context.Context, f models.TicketFilter) ([]models.Ticket, *models.Cursor, error)
-	CountTickets(ctx context.Context, f models.TicketFilter) (int64, error)
+	CountTickets(ctx context.Context, f models.TicketFilter) (total int64, exact bool, err error)
 	ListReplies(ctx context.Context, ticketID string, withInternal bool) ([]models.Reply, error)
 	ListEvents(ctx context.Context, ticketID string, withInternal bool) ([]models.Event, error)
 	ListTimeEntries(ctx context.Context, ticketID string) ([]models.TimeEntry, error)
@@ -46,6 +47,17 @@ type Store interface {
 	PutPolicy(ctx context.Context, p *models.Policy) error
 	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
 	PutLifecycle(ctx context.Context, l models.Lifecycle) error
+
+	UserForLogin(ctx context.Context, email string) (models.User, string, error)
+	PasswordHash(ctx context.Context, userID string) (string, error)
+	SetPasswordHash(ctx context.Context, userID, hash string) error
+	UsersByID(ctx context.Context, ids []string) (map[string]models.User, error)
+	GetReply(ctx context.Context, ticketID, replyID string, withInternal bool) (models.Reply, error)
+	PageReplies(ctx context.Context, ticketID string, withInternal bool, after *models.Cursor, limit int) ([]models.Reply, *models.Cursor, error)
+	PageEvents(ctx context.Context, ticketID string, withInternal bool, afterSeq int64, limit int) ([]models.Event, *models.Cursor, error)
+	PageTimeEntries(ctx context.Context, ticketID string, after *models.Cursor, limit int) ([]models.TimeEntry, *models.Cursor, error)
+	LastEventSeq(ctx context.Context, ticketID string) (int64, error)
+	TicketChangesSince(ctx context.Context, since time.Time, afterID, customerID string, limit int) ([]models.TicketChange, error)
 }
 
 // Tickets sends changes to ticket workflows.
@@ -67,6 +79,28 @@ type Config struct {
 	// rate disables rate limiting.
 	RatePerSecond float64
 	RateBurst     int
+	// StreamHeartbeat is how often a Server-Sent Events stream sends a
+	// comment line (default 15s); StreamPoll how often it looks for news
+	// in the database (default 500ms). MaxStreamsPerUser caps one user's
+	// open streams on this process (default 5).
+	StreamHeartbeat   time.Duration
+	StreamPoll        time.Duration
+	MaxStreamsPerUser int
+	// PasswordParams is the argon2id cost of new password hashes (default
+	// models.DefaultPasswordParams).
+	PasswordParams models.PasswordParams
+	// MaxBodyBytes bounds request bodies (413 past it); zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// AnonRatePerSecond and AnonRateBurst shape each client address's
+	// bucket for requests without a valid token; a zero rate disables it.
+	AnonRatePerSecond float64
+	AnonRateBurst     int
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client (for per-address sign-in
+	// throttling and rate limits); by default none is trusted and the
+	// client is the connection's peer.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -79,7 +113,15 @@ type Server struct {
 	metrics *monitoring.Metrics
 	gather  prometheus.Gatherer
 	limiter *limiter
+	anon    *limiter
 	gate    *gate
+
+	passwords  *passwords
+	loginFails *failures // per email, and per user for password changes
+	addrFails  *failures // per client address
+	streams    *streamSlots
+	drained    chan struct{}
+	drainOnce  sync.Once
 }
 
 // maxInFlightPerTicket is below the engine's own per-workflow limit (10).
@@ -90,11 +132,34 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 	if cfg.UpdateTimeout == 0 {
 		cfg.UpdateTimeout = 15 * time.Second
 	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
+	}
+	if cfg.StreamPoll <= 0 {
+		cfg.StreamPoll = 500 * time.Millisecond
+	}
+	if cfg.MaxStreamsPerUser <= 0 {
+		cfg.MaxStreamsPerUser = 5
+	}
+	if cfg.PasswordParams == (models.PasswordParams{}) {
+		cfg.PasswordParams = models.DefaultPasswordParams
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	return &Server{
-		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
+		cfg: cfg, store: store, tickets: meteredTickets{next: tickets, metrics: metrics}, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		gate:    newGate(maxInFlightPerTicket),
+		anon:    newBoundedLimiter(cfg.AnonRatePerSecond, cfg.AnonRateBurst, maxAnonAddresses),
+		gate:    newGate(maxInFlightPerTicket, metrics),
+		// Two argon2id computations at once keep sign-in memory at about
+		// 40 MiB however many arrive.
+		passwords:  newPasswords(cfg.PasswordParams, 2),
+		loginFails: newFailures(loginFailsPerEmail, loginWindow, maxThrottleKeys),
+		addrFails:  newFailures(loginFailsPerAddr, loginWindow, maxThrottleKeys),
+		streams:    newStreamSlots(cfg.MaxStreamsPerUser),
+		drained:    make(chan struct{}),
 	}
 }
 
@@ -106,7 +171,11 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false // an unknown path is a 404, not a redirect
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog)
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("ignoring invalid trusted proxies", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog, s.guard)
 	s.routes(r)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, models.ErrNotFound)
@@ -124,6 +193,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", s.openapi)
+	r.POST("/api/v1/auth/login", s.login) // throttled by its own failure counts
 
 	v1 := r.Group("/api/v1", s.requireAuth, s.rateLimit)
 	v1.POST("/tickets", s.createTicket)
@@ -137,11 +207,14 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.POST("/tickets/:id/assign", s.assign)
 	v1.POST("/tickets/:id/replies", s.addReply)
 	v1.GET("/tickets/:id/replies", s.listReplies)
+	v1.GET("/tickets/:id/replies/:reply_id", s.getReply)
 	v1.GET("/tickets/:id/events", s.listEvents)
 	v1.POST("/tickets/:id/time-entries", s.logTime)
 	v1.GET("/tickets/:id/time-entries", s.listTimeEntries)
 	v1.GET("/tickets/:id/sla", s.getTicketSLA)
 	v1.POST("/tickets/:id/follow-up", s.followUp)
+	v1.GET("/tickets/:id/stream", s.streamTicket)
+	v1.GET("/stream", s.streamChanges)
 
 	v1.GET("/sla-policies", s.listPolicies)
 	v1.PUT("/sla-policies/:priority", s.putPolicy)
@@ -150,21 +223,27 @@ func (s *Server) routes(r *gin.Engine) {
 
 	v1.GET("/categories", s.listCategories)
 	v1.POST("/categories", s.createCategory)
+	v1.GET("/categories/:id", s.getCategory)
 
 	v1.GET("/users/me", s.me)
+	v1.PUT("/users/me/password", s.changePassword)
 	v1.GET("/users", s.listUsers)
 	v1.POST("/users", s.createUser)
+	v1.GET("/users/:id", s.getUser)
 	v1.PATCH("/users/:id", s.updateUser)
 }
 
-// requestID echoes a sane X-Request-ID or makes one.
+// requestID echoes a sane X-Request-Id or makes one, and starts the
+// request's log attributes with it (the user, ticket and workflow join
+// them as they become known).
 func requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
+	id := c.GetHeader("X-Request-Id")
 	if !validRequestID(id) {
 		id = uuid.NewString()
 	}
-	c.Header("X-Request-ID", id)
+	c.Header("X-Request-Id", id)
 	c.Set("request_id", id)
+	c.Request = c.Request.WithContext(monitoring.WithLogAttrs(c.Request.Context(), "request_id", id))
 	c.Next()
 }
 
@@ -200,9 +279,9 @@ func (s *Server) recover(c *gin.Context) {
 func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	s.log.DebugContext(c.Request.Context(), "request",
+	s.log.InfoContext(c.Request.Context(), "request",
 		"method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
-		"duration", time.Since(start), "request_id", c.GetString("request_id"))
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 // deadline is when a workflow update's caller will have stopped waiting,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -34,11 +35,6 @@ type ticketView struct {
 	AllowedTransitions []models.Status `json:"allowed_transitions"`
 }
 
-type ticketWithReplies struct {
-	ticketView
-	Replies []models.Reply `json:"replies"`
-}
-
 func view(u models.User, t models.Ticket) ticketView {
 	allowed := models.TransitionsFor(u.Role, t.Status)
 	if allowed == nil {
@@ -61,6 +57,7 @@ func (s *Server) visibleTicket(c *gin.Context) (models.Ticket, error) {
 	if err != nil {
 		return models.Ticket{}, err
 	}
+	logTicket(c, t.ID)
 	u := caller(c)
 	if u.Role == models.RoleCustomer && t.CustomerID != u.ID {
 		return models.Ticket{}, models.ErrNotFound
@@ -137,18 +134,14 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 	if !keyed {
 		ticketID = uuid.Must(uuid.NewV7()).String()
 	}
+	logTicket(c, ticketID)
 	ctx := c.Request.Context()
-	policy, err := s.store.GetPolicy(ctx, req.Priority)
+	cfg, err := s.slaConfig(ctx, req.Priority)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	lifecycle, err := s.store.GetLifecycle(ctx)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	req.SLA = &activities.LoadSLAConfigOutput{Policy: policy, Lifecycle: lifecycle}
+	req.SLA = cfg
 	number, err := s.store.NextTicketNumber(ctx)
 	if err != nil {
 		s.fail(c, err)
@@ -318,8 +311,8 @@ func checkText(v *models.ValidationError, field string, p *string, maxLen int, r
 	}
 	n := utf8.RuneCountInString(*p)
 	switch {
-	case !utf8.ValidString(*p):
-		v.Add(field, "must be valid UTF-8")
+	case unstorable(*p) != "":
+		v.Add(field, "%s", unstorable(*p))
 	case strings.TrimSpace(*p) == "":
 		v.Add(field, "must not be blank")
 	case n > maxLen:
@@ -344,10 +337,11 @@ type ticketPage struct {
 	Items      []ticketView `json:"items"`
 	NextCursor *string      `json:"next_cursor"`
 	Total      *int64       `json:"total,omitempty"`
+	TotalExact *bool        `json:"total_exact,omitempty"`
 }
 
 var listParams = []string{"status", "priority", "assignee_id", "customer_id", "category_id", "q",
-	"created_after", "created_before", "sort", "limit", "cursor", "count"}
+	"created_after", "created_before", "sla_state", "sort", "limit", "cursor", "count"}
 
 func (s *Server) ticketList(c *gin.Context, mine bool) {
 	u := caller(c)
@@ -359,7 +353,7 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 	page := ticketPage{Items: []ticketView{}}
 	if f.CustomerID == "-" { // a customer asking for someone else's tickets
 		if count {
-			page.Total = new(int64)
+			page.Total, page.TotalExact = new(int64), new(true)
 		}
 		writeJSON(c, http.StatusOK, page)
 		return
@@ -377,12 +371,12 @@ func (s *Server) ticketList(c *gin.Context, mine bool) {
 		page.NextCursor = &enc
 	}
 	if count {
-		n, err := s.store.CountTickets(c.Request.Context(), f)
+		n, exact, err := s.store.CountTickets(c.Request.Context(), f)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		page.Total = &n
+		page.Total, page.TotalExact = &n, &exact
 	}
 	writeJSON(c, http.StatusOK, page)
 }
@@ -426,11 +420,14 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 		text := q.Get("q")
 		if n := utf8.RuneCountInString(text); n < 1 || n > 200 {
 			v.Add("q", "must be 1 to 200 characters")
+		} else if msg := unstorable(text); msg != "" {
+			v.Add("q", "%s", msg)
 		}
 		f.Query = text
 	}
 	f.CreatedAfter = parseTime(v, q, "created_after")
 	f.CreatedBefore = parseTime(v, q, "created_before")
+	f.SLAStates = parseList(v, q, "sla_state", models.SLAState.Valid)
 	if q.Has("sort") {
 		f.Sort = q.Get("sort")
 		if !slices.Contains(models.TicketSorts, f.Sort) {
@@ -528,22 +525,6 @@ func parseTime(v *models.ValidationError, q url.Values, field string) *time.Time
 
 // ---- one ticket
 
-func (s *Server) getTicket(c *gin.Context) {
-	t, err := s.visibleTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	u := caller(c)
-	replies, err := s.store.ListReplies(c.Request.Context(), t.ID, u.Role.IsStaff())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Header("ETag", quoteETag(t.Version))
-	writeJSON(c, http.StatusOK, ticketWithReplies{ticketView: view(u, t), Replies: replies})
-}
-
 type editBody struct {
 	Subject     *string          `json:"subject"`
 	Description *string          `json:"description"`
@@ -608,7 +589,30 @@ func (s *Server) editTicket(c *gin.Context) {
 		}
 		req.IfVersion = version
 	}
+	if b.Priority != nil && *b.Priority != t.Priority {
+		cfg, err := s.slaConfig(c.Request.Context(), *b.Priority)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		req.SLA = cfg
+	}
 	s.update(c, t, workflows.UpdateEdit, "edit", req, http.StatusOK)
+}
+
+// slaConfig reads the SLA policy of priority p and the lifecycle delays, for
+// a change whose workflow needs them: the workflow then need not read them
+// itself (one activity fewer on the write path).
+func (s *Server) slaConfig(ctx context.Context, p models.Priority) (*activities.LoadSLAConfigOutput, error) {
+	policy, err := s.store.GetPolicy(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	lifecycle, err := s.store.GetLifecycle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.LoadSLAConfigOutput{Policy: policy, Lifecycle: lifecycle}, nil
 }
 
 // matchETag checks an If-Match header against the current version (strong
@@ -668,7 +672,15 @@ func (s *Server) changeStatus(c *gin.Context) {
 		s.fail(c, forbidden("customers may only resolve their ticket or reopen a resolved one"))
 		return
 	}
-	s.update(c, t, workflows.UpdateChangeStatus, "status", workflows.StatusRequest{Actor: actor(u), Status: to, Reason: reason}, http.StatusOK)
+	req := workflows.StatusRequest{Actor: actor(u), Status: to, Reason: reason}
+	if to == models.StatusResolved || to == models.StatusPending {
+		// The move arms an automatic one with the delays in force now.
+		if req.SLA, err = s.slaConfig(c.Request.Context(), t.Priority); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.update(c, t, workflows.UpdateChangeStatus, "status", req, http.StatusOK)
 }
 
 func joinStatuses(ss []models.Status) string {
@@ -806,55 +818,11 @@ func (s *Server) addReply(c *gin.Context) {
 	}
 	s.metrics.TicketChanged("reply")
 	c.Header("Location", fmt.Sprintf("/api/v1/tickets/%s/replies/%s", t.ID, res.Reply.ID))
-	writeJSON(c, http.StatusCreated, res.Reply)
+	writeJSON(c, http.StatusCreated, replyView{Reply: *res.Reply, Author: authorOf(u)})
 }
 
 type listOf[T any] struct {
 	Items []T `json:"items"`
-}
-
-func (s *Server) listReplies(c *gin.Context) {
-	t, err := s.visibleTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, err := s.store.ListReplies(c.Request.Context(), t.ID, caller(c).Role.IsStaff())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, listOf[models.Reply]{Items: rs})
-}
-
-func (s *Server) listEvents(c *gin.Context) {
-	t, err := s.visibleTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	es, err := s.store.ListEvents(c.Request.Context(), t.ID, caller(c).Role.IsStaff())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]eventView, len(es))
-	for i, e := range es {
-		out[i] = eventView{ID: e.ID, TicketID: e.TicketID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, Data: e.Data, CreatedAt: e.CreatedAt}
-	}
-	writeJSON(c, http.StatusOK, listOf[eventView]{Items: out})
-}
-
-// eventView is a timeline entry as clients see it: whether it is internal
-// shows in who may see it, not in a field.
-type eventView struct {
-	ID        string           `json:"id"`
-	TicketID  string           `json:"ticket_id"`
-	Seq       int64            `json:"seq"`
-	Type      models.EventType `json:"type"`
-	ActorID   string           `json:"actor_id"`
-	Data      models.EventData `json:"data"`
-	CreatedAt time.Time        `json:"created_at"`
 }
 
 type timeBody struct {
@@ -886,7 +854,9 @@ func (s *Server) logTime(c *gin.Context) {
 	note := ""
 	if b.Note != nil {
 		note = *b.Note
-		if utf8.RuneCountInString(note) > 1000 {
+		if msg := unstorable(note); msg != "" {
+			v.Add("note", "%s", msg)
+		} else if utf8.RuneCountInString(note) > 1000 {
 			v.Add("note", "must be at most 1000 characters")
 		}
 	}
@@ -911,20 +881,6 @@ func (s *Server) staffTicket(c *gin.Context) (models.Ticket, error) {
 		err = forbidden("only agents and admins work with time entries")
 	}
 	return t, err
-}
-
-func (s *Server) listTimeEntries(c *gin.Context) {
-	t, err := s.staffTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	es, err := s.store.ListTimeEntries(c.Request.Context(), t.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, listOf[models.TimeEntry]{Items: es})
 }
 
 func (s *Server) deleteTicket(c *gin.Context) {

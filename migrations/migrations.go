@@ -17,6 +17,10 @@ func All() []*gormigrate.Migration {
 		initialSchema(),
 		ticketTextSearch(),
 		slaEngine(),
+		webUI(),
+		updateOutcomes(),
+		ticketCounts(),
+		ticketQueueIndexes(),
 	}
 }
 

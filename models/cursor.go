@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // ErrInvalidCursor is returned for a cursor that was not made by ticketd or
@@ -18,6 +20,8 @@ type Cursor struct {
 	Time     time.Time `json:"t"`
 	Priority int       `json:"p,omitempty"`
 	ID       string    `json:"i"`
+	Seq      int64     `json:"q,omitempty"` // events: the last seq
+	Null     bool      `json:"n,omitempty"` // sla_due_at: the last row had none
 }
 
 // Encode makes the opaque string form.
@@ -36,8 +40,15 @@ func DecodeCursor(s, sort string) (*Cursor, error) {
 		return nil, ErrInvalidCursor
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || c.ID == "" || c.Time.IsZero() {
+	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || c.Time.IsZero() {
 		return nil, ErrInvalidCursor
+	}
+	// The ID is compared with a uuid column: anything else would fail in
+	// the database, not here.
+	if id, err := uuid.Parse(c.ID); err != nil || len(c.ID) != 36 {
+		return nil, ErrInvalidCursor
+	} else {
+		c.ID = id.String()
 	}
 	return &c, nil
 }

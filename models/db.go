@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -21,10 +20,14 @@ import (
 // Open connects to the database named by dsn: a postgres:// or
 // postgresql:// URL, or an SQLite file ("sqlite:" prefix optional). SQLite
 // runs in WAL mode with a busy timeout and immediate transactions, so
-// concurrent writers queue instead of failing.
-func Open(dsn string, log *slog.Logger) (*gorm.DB, error) {
+// concurrent writers queue instead of failing. GORM logs through gl (nil:
+// nowhere).
+func Open(dsn string, gl logger.Interface) (*gorm.DB, error) {
+	if gl == nil {
+		gl = logger.Discard
+	}
 	cfg := &gorm.Config{
-		Logger:                 newGormLogger(log),
+		Logger:                 gl,
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
@@ -95,37 +98,4 @@ func IsUnavailable(err error) bool {
 		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") ||
 		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "conn closed") ||
 		strings.Contains(msg, "database is locked") || strings.Contains(msg, "database is closed") || errors.Is(err, context.DeadlineExceeded)
-}
-
-// gormLogger sends GORM's slow-query and error logs to slog; ordinary
-// queries are not logged.
-type gormLogger struct{ log *slog.Logger }
-
-func newGormLogger(log *slog.Logger) logger.Interface {
-	if log == nil {
-		return logger.Discard
-	}
-	return gormLogger{log: log}
-}
-
-func (l gormLogger) LogMode(logger.LogLevel) logger.Interface { return l }
-func (l gormLogger) Info(ctx context.Context, msg string, args ...any) {
-	l.log.DebugContext(ctx, "gorm", "message", fmt.Sprintf(msg, args...))
-}
-func (l gormLogger) Warn(ctx context.Context, msg string, args ...any) {
-	l.log.WarnContext(ctx, "gorm", "message", fmt.Sprintf(msg, args...))
-}
-func (l gormLogger) Error(ctx context.Context, msg string, args ...any) {
-	l.log.ErrorContext(ctx, "gorm", "message", fmt.Sprintf(msg, args...))
-}
-func (l gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
-	elapsed := time.Since(begin)
-	switch {
-	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !errors.Is(err, gorm.ErrDuplicatedKey):
-		sql, rows := fc()
-		l.log.DebugContext(ctx, "query failed", "sql", sql, "rows", rows, "elapsed", elapsed, "err", err)
-	case elapsed > 200*time.Millisecond:
-		sql, rows := fc()
-		l.log.WarnContext(ctx, "slow query", "sql", sql, "rows", rows, "elapsed", elapsed)
-	}
 }

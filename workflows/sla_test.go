@@ -1247,6 +1247,10 @@ func (fakeActivityStore) ApplyChange(_ context.Context, c models.Change) (models
 	return c.Ticket, true, nil
 }
 
+func (fakeActivityStore) Commit(_ context.Context, c models.Change) (models.Committed, error) {
+	return models.Committed{Ticket: c.Ticket, LastSeq: c.Events[len(c.Events)-1].Seq, Applied: true}, nil
+}
+
 func (fakeActivityStore) GetPolicy(context.Context, models.Priority) (models.Policy, error) {
 	return models.Policy{}, errors.New("not used")
 }
@@ -1265,6 +1269,12 @@ func (r *labelRecorder) SLAWarning(priority, clock string, fraction float64) {
 func (r *labelRecorder) SLABreached(priority, clock string, _ time.Duration) {
 	r.labels = append(r.labels, fmt.Sprintf("breached %s %s", priority, clock))
 }
+
+// The lifecycle metrics are not what this recorder checks.
+func (r *labelRecorder) TicketCreated(string)                {}
+func (r *labelRecorder) TicketTransitioned(string, string)   {}
+func (r *labelRecorder) FirstResponse(string, time.Duration) {}
+func (r *labelRecorder) Resolved(string, time.Duration)      {}
 
 func TestSLAEventsReachTheMetrics(t *testing.T) {
 	h := newSLAHarness(t)

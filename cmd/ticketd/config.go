@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -35,6 +36,9 @@ type config struct {
 	LogFormat         string
 	RatePerSecond     float64
 	RateBurst         int
+	Limits            limits
+	// SlowQuery is the duration past which a database query is logged.
+	SlowQuery time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -46,9 +50,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		JWTSecret:         getenv("TICKETD_JWT_SECRET"),
 		HTTPAddr:          or(getenv("HTTP_ADDR"), "127.0.0.1:8080"),
 		LogLevel:          or(getenv("LOG_LEVEL"), "info"),
-		LogFormat:         or(getenv("LOG_FORMAT"), "text"),
+		LogFormat:         getenv("LOG_FORMAT"),
 		RatePerSecond:     50,
 		RateBurst:         100,
+		SlowQuery:         200 * time.Millisecond,
+	}
+	if v := getenv("TICKETD_SLOW_QUERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("TICKETD_SLOW_QUERY %q: want a duration such as 200ms (0 disables)", v)
+		}
+		cfg.SlowQuery = d
 	}
 	if v := getenv("TICKETD_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -64,7 +76,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.RateBurst = n
 	}
-	return cfg, nil
+	var err error
+	cfg.Limits, err = loadLimits(getenv)
+	return cfg, err
 }
 
 func or(v, def string) string {
@@ -90,6 +104,14 @@ func prepare(name string, args []string, getenv func(string) string, stderr io.W
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, nil, err
+	}
+	if cfg.LogFormat == "" {
+		// JSON for the production commands, whose logs machines read;
+		// text for a person at `ticketd dev` or the admin commands.
+		cfg.LogFormat = "text"
+		if name == "serve" || name == "worker" {
+			cfg.LogFormat = "json"
+		}
 	}
 	log, err := cfg.logger(stderr)
 	return cfg, log, err
@@ -120,7 +142,7 @@ func (c config) openDB(log *slog.Logger) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return models.Open(dsn, log)
+	return models.Open(dsn, monitoring.NewGormLogger(log, c.SlowQuery))
 }
 
 const secretFile = "jwt-secret"
@@ -160,11 +182,12 @@ func (c config) jwtSecret(create bool) ([]byte, error) {
 
 // dialTemporal makes a client for the frontend at addr. It connects lazily,
 // so the API starts (and /readyz reports) while Temporal is still down.
-func (c config) dialTemporal(addr string, log *slog.Logger) (client.Client, error) {
+func (c config) dialTemporal(addr string, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	cl, err := client.NewLazyClient(client.Options{
-		HostPort:  addr,
-		Namespace: c.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		HostPort:       addr,
+		Namespace:      c.TemporalNamespace,
+		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		MetricsHandler: metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", addr, err)

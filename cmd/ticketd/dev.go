@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
@@ -47,6 +49,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	limitDevMemory(getenv)
 
 	addr := cfg.TemporalAddress
 	uiURL := ""
@@ -78,7 +81,11 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := migrations.Up(db); err != nil {
 		return err
 	}
-	tc, err := cfg.dialTemporal(addr, log)
+	tel, err := newTelemetry(log)
+	if err != nil {
+		return err
+	}
+	tc, err := cfg.dialTemporal(addr, log, tel.handler)
 	if err != nil {
 		return err
 	}
@@ -86,8 +93,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.TemporalAddress != "" {
 		ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
 	}
-	reg, metrics := newMetrics()
-	w := newWorker(tc, db, metrics)
+	w := newWorker(tc, db, tel.metrics)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -95,7 +101,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, func(bound string) {
+		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, tel, func(bound string) {
 			if err := printWelcome(gctx, stdout, db, secret, bound, addr, uiURL); err != nil {
 				log.Error("demo users", "err", err)
 			}
@@ -145,4 +151,21 @@ func tokenVar(email string) string {
 	default:
 		return "CUSTOMER2"
 	}
+}
+
+// devMemoryLimit is the soft memory limit of `ticketd dev` (GOMEMLIMIT
+// overrides it): a laptop tool that embeds a Temporal server should not
+// keep hundreds of megabytes of garbage around, and the collector works a
+// little harder near the limit instead.
+const devMemoryLimit = 200 << 20
+
+// devWorkflowCache bounds the ticket workflows the dev worker keeps in
+// memory between their tasks (the SDK's default is 10,000).
+const devWorkflowCache = 1000
+
+func limitDevMemory(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(devMemoryLimit)
+	}
+	worker.SetStickyWorkflowCacheSize(devWorkflowCache)
 }

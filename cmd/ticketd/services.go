@@ -30,37 +30,66 @@ const shutdownGrace = 30 * time.Second
 
 // newWorker builds the ticket worker on c.
 func newWorker(c client.Client, db *gorm.DB, metrics *monitoring.Metrics) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{
-		WorkerStopTimeout: shutdownGrace,
-	})
+	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions(shutdownGrace))
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	return w
 }
 
-// newMetrics makes a process's registry and metrics.
-func newMetrics() (*prometheus.Registry, *monitoring.Metrics) {
+// telemetry is a process's metrics: one registry holding ticketd's own
+// families and the Temporal SDK's, which the process's Temporal client
+// reports through handler.
+type telemetry struct {
+	reg     *prometheus.Registry
+	metrics *monitoring.Metrics
+	handler client.MetricsHandler
+}
+
+func newTelemetry(log *slog.Logger) (telemetry, error) {
 	reg := prometheus.NewRegistry()
-	return reg, monitoring.NewMetrics(reg)
+	h, err := monitoring.NewTemporalMetrics(reg, log)
+	if err != nil {
+		return telemetry{}, err
+	}
+	return telemetry{reg: reg, metrics: monitoring.NewMetrics(reg, api.MetricLabels()), handler: h}, nil
+}
+
+// backlogTTL is how long a count of open tickets serves scrapes.
+const backlogTTL = 5 * time.Second
+
+// registerBacklog adds ticketd_tickets_open, read from db at scrape time.
+// Only API processes export it: workers would repeat the same numbers.
+func (t telemetry) registerBacklog(db *gorm.DB, log *slog.Logger) {
+	store := models.NewStore(db)
+	count := func(ctx context.Context) (map[string]int64, error) {
+		byStatus, err := store.CountOpenByStatus(ctx)
+		out := make(map[string]int64, len(byStatus))
+		for s, n := range byStatus {
+			out[string(s)] = n
+		}
+		return out, err
+	}
+	t.reg.MustRegister(monitoring.NewBacklog(count, api.OpenStatuses(), backlogTTL, log))
 }
 
 // serveAPI serves the API on addr until ctx ends, then drains in-flight
 // requests. ready, if not nil, receives the bound address.
 func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc client.Client, secret []byte,
-	log *slog.Logger, reg *prometheus.Registry, metrics *monitoring.Metrics, ready func(string)) error {
+	log *slog.Logger, tel telemetry, ready func(string)) error {
+	tel.registerBacklog(db, log)
 	srv := api.New(api.Config{
-		JWTSecret:     secret,
-		RatePerSecond: cfg.RatePerSecond,
-		RateBurst:     cfg.RateBurst,
-	}, models.NewStore(db), workflows.NewClient(tc), log, metrics, reg)
+		JWTSecret:         secret,
+		RatePerSecond:     cfg.RatePerSecond,
+		RateBurst:         cfg.RateBurst,
+		MaxBodyBytes:      cfg.Limits.MaxBodyBytes,
+		AnonRatePerSecond: cfg.Limits.AnonRatePerSecond,
+		AnonRateBurst:     cfg.Limits.AnonRateBurst,
+		TrustedProxies:    cfg.Limits.TrustedProxies,
+	}, models.NewStore(db), workflows.NewClient(tc, models.NewStore(db)), log, tel.metrics, tel.reg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	hs := newHTTPServer(srv.Handler(), cfg.Limits)
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -90,14 +119,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	db, tc, err := cfg.connect(log)
+	tel, err := newTelemetry(log)
+	if err != nil {
+		return err
+	}
+	db, tc, err := cfg.connect(log, tel.handler)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
 	defer tc.Close()
-	reg, metrics := newMetrics()
-	return serveAPI(ctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, nil)
+	return serveAPI(ctx, cfg, cfg.HTTPAddr, db, tc, secret, log, tel, nil)
 }
 
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -108,24 +140,32 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	db, tc, err := cfg.connect(log)
+	tel, err := newTelemetry(log)
+	if err != nil {
+		return err
+	}
+	db, tc, err := cfg.connect(log, tel.handler)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
 	defer tc.Close()
 	ensureSearchAttributes(ctx, tc, cfg.TemporalNamespace, log)
-	reg, metrics := newMetrics()
 	if metricsAddr != "" {
-		ms := &http.Server{Addr: metricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", metricsAddr, err)
+		}
+		ms := &http.Server{Handler: metricsMux(tel.reg), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics server", "err", err)
 			}
 		}()
 		defer ms.Close()
+		metricsAddr = ln.Addr().String()
 	}
-	w := newWorker(tc, db, metrics)
+	w := newWorker(tc, db, tel.metrics)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -148,12 +188,12 @@ func ensureSearchAttributes(ctx context.Context, tc client.Client, namespace str
 
 // connect opens the database and a client of the Temporal cluster, for the
 // production commands.
-func (c config) connect(log *slog.Logger) (*gorm.DB, client.Client, error) {
+func (c config) connect(log *slog.Logger, metrics client.MetricsHandler) (*gorm.DB, client.Client, error) {
 	db, err := c.openDB(log)
 	if err != nil {
 		return nil, nil, err
 	}
-	tc, err := c.dialTemporal(or(c.TemporalAddress, "127.0.0.1:7233"), log)
+	tc, err := c.dialTemporal(or(c.TemporalAddress, "127.0.0.1:7233"), log, metrics)
 	if err != nil {
 		closeDB(db)
 		return nil, nil, err
@@ -165,4 +205,16 @@ func closeDB(db *gorm.DB) {
 	if sqlDB, err := db.DB(); err == nil {
 		_ = sqlDB.Close()
 	}
+}
+
+// metricsMux serves a worker's /metrics (and a liveness /healthz for
+// orchestrators).
+func metricsMux(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	return mux
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 	"gorm.io/gorm"
@@ -43,6 +44,7 @@ type Stack struct {
 	Temporal client.Client
 	API      *httptest.Server
 	Handler  http.Handler
+	Server   *api.Server
 	Registry *prometheus.Registry
 	worker   worker.Worker
 	router   routers.Router
@@ -60,14 +62,25 @@ type StackOptions struct {
 	Temporal client.Client
 	// DB overrides the database the API reads from.
 	DB *gorm.DB
+	// Interceptors wrap the worker's workflows (e.g. to make a workflow
+	// task fail at a chosen point).
+	Interceptors []interceptor.WorkerInterceptor
+	// StreamHeartbeat and StreamPoll tune the API's Server-Sent Events.
+	StreamHeartbeat time.Duration
+	StreamPoll      time.Duration
+	// TrustedProxies lets tests name their client address in
+	// X-Forwarded-For (sign-in throttling counts per address).
+	TrustedProxies []string
 }
 
 // NewStack starts a worker on ts and serves the API on db.
 func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Stack, error) {
 	tc := ts.GetDefaultClient()
 	reg := prometheus.NewRegistry()
-	metrics := monitoring.NewMetrics(reg)
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	metrics := monitoring.NewMetrics(reg, api.MetricLabels())
+	wopts := workflows.WorkerOptions(0)
+	wopts.Interceptors = opts.Interceptors
+	w := worker.New(tc, workflows.TaskQueue, wopts)
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -83,7 +96,8 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	srv := api.New(api.Config{
 		JWTSecret: Secret, UpdateTimeout: opts.UpdateTimeout,
 		RatePerSecond: opts.RatePerSecond, RateBurst: opts.RateBurst,
-	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal), log, metrics, reg)
+		StreamHeartbeat: opts.StreamHeartbeat, StreamPoll: opts.StreamPoll, TrustedProxies: opts.TrustedProxies,
+	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal, models.NewStore(apiDB)), log, metrics, reg)
 	h := srv.Handler()
 	router, err := SpecRouter()
 	if err != nil {
@@ -91,7 +105,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 		return nil, err
 	}
 	return &Stack{
-		DB: db, Store: models.NewStore(db), Temporal: tc, Handler: h, API: httptest.NewServer(h),
+		DB: db, Store: models.NewStore(db), Temporal: tc, Handler: h, Server: srv, API: httptest.NewServer(h),
 		Registry: reg, worker: w, router: router, seen: map[string]bool{},
 	}, nil
 }
