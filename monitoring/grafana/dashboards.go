@@ -190,12 +190,9 @@ func workerDashboard() Spec {
 				{Title: "Workflow task schedule-to-start", Unit: "s", Targets: []float64{0.2},
 					Answers: "How long does a workflow task wait for a worker? (dashed: 200 ms p99; above it, add workers)",
 					Queries: quantiles("temporal_workflow_task_schedule_to_start_latency_seconds_bucket", "", "", "5m", "")},
-				{Title: "Activity schedule-to-start", Unit: "s",
-					Answers: "How long does an activity (a database write) wait for a worker, per activity?",
-					// Ticket changes run as local activities inside the
-					// workflow task (no queue of their own) and regular
-					// ones are dispatched eagerly: 0 when nothing waited.
-					Queries: []Query{{Expr: `histogram_quantile(0.99, sum by (activity_type, le) (rate(temporal_activity_schedule_to_start_latency_seconds_bucket[5m]))) or vector(0)`, Legend: "p99 {{activity_type}}"}}},
+				{Title: "Activity end-to-end", Unit: "s",
+					Answers: "How long from scheduling an activity (a database write) to its success, waiting included, per activity? (Most are dispatched eagerly with the workflow task, so there is no separate schedule-to-start.)",
+					Queries: []Query{{Expr: `histogram_quantile(0.99, sum by (activity_type, le) (rate(temporal_activity_succeed_endtoend_latency_seconds_bucket[5m])))`, Legend: "p99 {{activity_type}}"}}},
 				{Title: "Free task slots", Unit: "short",
 					Answers: "How much headroom does each worker have? 0 for long means it is saturated.",
 					Queries: []Query{{Expr: `sum by (instance, worker_type) (temporal_worker_task_slots_available)`, Legend: "{{instance}} {{worker_type}}"}}},
@@ -216,9 +213,8 @@ func workerDashboard() Spec {
 				{Title: "Activity execution by activity", Unit: "s",
 					Answers: "How long do activities (the database writes) take, per activity?",
 					Queries: []Query{
-						// Local (ticket changes) and regular activities alike.
-						{Expr: `histogram_quantile(0.5, sum by (activity_type, le) (rate(temporal_activity_execution_latency_seconds_bucket[5m]) or rate(temporal_local_activity_execution_latency_seconds_bucket[5m])))`, Legend: "p50 {{activity_type}}"},
-						{Expr: `histogram_quantile(0.99, sum by (activity_type, le) (rate(temporal_activity_execution_latency_seconds_bucket[5m]) or rate(temporal_local_activity_execution_latency_seconds_bucket[5m])))`, Legend: "p99 {{activity_type}}"},
+						{Expr: `histogram_quantile(0.5, sum by (activity_type, le) (rate(temporal_activity_execution_latency_seconds_bucket[5m])))`, Legend: "p50 {{activity_type}}"},
+						{Expr: `histogram_quantile(0.99, sum by (activity_type, le) (rate(temporal_activity_execution_latency_seconds_bucket[5m])))`, Legend: "p99 {{activity_type}}"},
 					}},
 				{Title: "Workflow task failures", Unit: "short",
 					Answers: "Are workflow tasks failing (panics, non-determinism)? Anything above 0 blocks the tickets concerned.",
