@@ -21,6 +21,7 @@ import (
 	"github.com/ticketd/ticketd/api"
 	"github.com/ticketd/ticketd/models"
 	"github.com/ticketd/ticketd/monitoring"
+	"github.com/ticketd/ticketd/web"
 	"github.com/ticketd/ticketd/workflows"
 )
 
@@ -57,7 +58,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           web.Mount(srv.Handler(), web.New()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
