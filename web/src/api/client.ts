@@ -25,7 +25,8 @@ export function setUnauthorizedHandler(fn: () => void) {
   onUnauthorized = fn;
 }
 
-export const api = createClient<paths>({ baseUrl: "" });
+// Lists in query strings are comma-separated (status=open,pending), as the spec says.
+export const api = createClient<paths>({ baseUrl: "", querySerializer: { array: { style: "form", explode: false } } });
 api.use({
   onRequest({ request }) {
     if (token) request.headers.set("Authorization", `Bearer ${token}`);

@@ -1,6 +1,7 @@
 // Server state: every read is a TanStack Query keyed here.
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap, type Schemas, type User } from "./client";
+import type { paths } from "./schema";
 
 export const keys = {
   tickets: ["tickets"] as const,
@@ -17,7 +18,7 @@ export const keys = {
   lifecycle: ["lifecycle"] as const,
 };
 
-export type TicketQuery = NonNullable<NonNullable<Parameters<typeof api.GET<"/api/v1/tickets">>[1]>["params"]>["query"];
+export type TicketQuery = paths["/api/v1/tickets"]["get"]["parameters"]["query"];
 
 export function useTicketList(query: TicketQuery, enabled = true) {
   return useQuery({

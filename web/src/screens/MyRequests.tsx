@@ -17,7 +17,7 @@ export function MyRequests() {
   const q = search.get("q") ?? "";
   const searchRef = useRef<HTMLInputElement>(null);
   const qc = useQueryClient();
-  const list = useTicketList({ status: status || undefined, q: q || undefined, sort: "-updated_at", limit: 100 });
+  const list = useTicketList({ status: status ? [status as Status] : undefined, q: q || undefined, sort: "-updated_at", limit: 100 });
   const items = list.data?.items ?? [];
   const updates = usePendingUpdates(() => true);
   useShortcuts({ "/": () => searchRef.current?.focus() });
