@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/ticketd/ticketd/internal/testenv"
 )
@@ -33,7 +34,10 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer ts.Stop()
-	stack, err = testenv.NewStack(gdb, ts, testenv.StackOptions{})
+	stack, err = testenv.NewStack(gdb, ts, testenv.StackOptions{
+		StreamHeartbeat: 300 * time.Millisecond, StreamPoll: 100 * time.Millisecond,
+		TrustedProxies: []string{"127.0.0.1", "::1"},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -51,6 +51,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &bad):
 		p = problem{Type: "invalid-request", Title: "Invalid request", Status: http.StatusBadRequest, Detail: bad.msg}
+	case errors.Is(err, errLoginFailed):
+		p = problem{Type: "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized,
+			Detail: "the email or password is incorrect"}
 	case errors.Is(err, errUnauthenticated):
 		c.Header("WWW-Authenticate", `Bearer realm="ticketd"`)
 		p = problem{Type: "unauthorized", Title: "Unauthorized", Status: http.StatusUnauthorized,

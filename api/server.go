@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -46,6 +47,17 @@ type Store interface {
 	PutPolicy(ctx context.Context, p *models.Policy) error
 	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
 	PutLifecycle(ctx context.Context, l models.Lifecycle) error
+
+	UserForLogin(ctx context.Context, email string) (models.User, string, error)
+	PasswordHash(ctx context.Context, userID string) (string, error)
+	SetPasswordHash(ctx context.Context, userID, hash string) error
+	UsersByID(ctx context.Context, ids []string) (map[string]models.User, error)
+	GetReply(ctx context.Context, ticketID, replyID string, withInternal bool) (models.Reply, error)
+	PageReplies(ctx context.Context, ticketID string, withInternal bool, after *models.Cursor, limit int) ([]models.Reply, *models.Cursor, error)
+	PageEvents(ctx context.Context, ticketID string, withInternal bool, afterSeq int64, limit int) ([]models.Event, *models.Cursor, error)
+	PageTimeEntries(ctx context.Context, ticketID string, after *models.Cursor, limit int) ([]models.TimeEntry, *models.Cursor, error)
+	LastEventSeq(ctx context.Context, ticketID string) (int64, error)
+	TicketChangesSince(ctx context.Context, since time.Time, afterID, customerID string, limit int) ([]models.TicketChange, error)
 }
 
 // Tickets sends changes to ticket workflows.
@@ -67,6 +79,20 @@ type Config struct {
 	// rate disables rate limiting.
 	RatePerSecond float64
 	RateBurst     int
+	// StreamHeartbeat is how often a Server-Sent Events stream sends a
+	// comment line (default 15s); StreamPoll how often it looks for news
+	// in the database (default 500ms). MaxStreamsPerUser caps one user's
+	// open streams on this process (default 5).
+	StreamHeartbeat   time.Duration
+	StreamPoll        time.Duration
+	MaxStreamsPerUser int
+	// PasswordParams is the argon2id cost of new password hashes (default
+	// models.DefaultPasswordParams).
+	PasswordParams models.PasswordParams
+	// TrustedProxies are the addresses (or CIDRs) of reverse proxies whose
+	// X-Forwarded-For names the client, for sign-in throttling per client
+	// address; none by default, so the peer address counts.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -80,6 +106,13 @@ type Server struct {
 	gather  prometheus.Gatherer
 	limiter *limiter
 	gate    *gate
+
+	passwords  *passwords
+	loginFails *failures // per email, and per user for password changes
+	addrFails  *failures // per client address
+	streams    *streamSlots
+	drained    chan struct{}
+	drainOnce  sync.Once
 }
 
 // maxInFlightPerTicket is below the engine's own per-workflow limit (10).
@@ -90,11 +123,30 @@ func New(cfg Config, store Store, tickets Tickets, log *slog.Logger, metrics *mo
 	if cfg.UpdateTimeout == 0 {
 		cfg.UpdateTimeout = 15 * time.Second
 	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
+	}
+	if cfg.StreamPoll <= 0 {
+		cfg.StreamPoll = 500 * time.Millisecond
+	}
+	if cfg.MaxStreamsPerUser <= 0 {
+		cfg.MaxStreamsPerUser = 5
+	}
+	if cfg.PasswordParams == (models.PasswordParams{}) {
+		cfg.PasswordParams = models.DefaultPasswordParams
+	}
 	return &Server{
 		cfg: cfg, store: store, tickets: tickets, log: log, metrics: metrics, gather: gather,
 		auth:    newAuthenticator(cfg.JWTSecret, store),
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		gate:    newGate(maxInFlightPerTicket),
+		// Two argon2id computations at once keep sign-in memory at about
+		// 40 MiB however many arrive.
+		passwords:  newPasswords(cfg.PasswordParams, 2),
+		loginFails: newFailures(loginFailsPerEmail, loginWindow, maxThrottleKeys),
+		addrFails:  newFailures(loginFailsPerAddr, loginWindow, maxThrottleKeys),
+		streams:    newStreamSlots(cfg.MaxStreamsPerUser),
+		drained:    make(chan struct{}),
 	}
 }
 
@@ -106,6 +158,10 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false // an unknown path is a 404, not a redirect
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("bad trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(requestID, s.recover, s.metrics.Middleware(), s.accessLog)
 	s.routes(r)
 	r.NoRoute(func(c *gin.Context) {
@@ -124,6 +180,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", s.openapi)
+	r.POST("/api/v1/auth/login", s.login) // throttled by its own failure counts
 
 	v1 := r.Group("/api/v1", s.requireAuth, s.rateLimit)
 	v1.POST("/tickets", s.createTicket)
@@ -137,11 +194,14 @@ func (s *Server) routes(r *gin.Engine) {
 	v1.POST("/tickets/:id/assign", s.assign)
 	v1.POST("/tickets/:id/replies", s.addReply)
 	v1.GET("/tickets/:id/replies", s.listReplies)
+	v1.GET("/tickets/:id/replies/:reply_id", s.getReply)
 	v1.GET("/tickets/:id/events", s.listEvents)
 	v1.POST("/tickets/:id/time-entries", s.logTime)
 	v1.GET("/tickets/:id/time-entries", s.listTimeEntries)
 	v1.GET("/tickets/:id/sla", s.getTicketSLA)
 	v1.POST("/tickets/:id/follow-up", s.followUp)
+	v1.GET("/tickets/:id/stream", s.streamTicket)
+	v1.GET("/stream", s.streamChanges)
 
 	v1.GET("/sla-policies", s.listPolicies)
 	v1.PUT("/sla-policies/:priority", s.putPolicy)
@@ -150,10 +210,13 @@ func (s *Server) routes(r *gin.Engine) {
 
 	v1.GET("/categories", s.listCategories)
 	v1.POST("/categories", s.createCategory)
+	v1.GET("/categories/:id", s.getCategory)
 
 	v1.GET("/users/me", s.me)
+	v1.PUT("/users/me/password", s.changePassword)
 	v1.GET("/users", s.listUsers)
 	v1.POST("/users", s.createUser)
+	v1.GET("/users/:id", s.getUser)
 	v1.PATCH("/users/:id", s.updateUser)
 }
 

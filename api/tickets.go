@@ -34,11 +34,6 @@ type ticketView struct {
 	AllowedTransitions []models.Status `json:"allowed_transitions"`
 }
 
-type ticketWithReplies struct {
-	ticketView
-	Replies []models.Reply `json:"replies"`
-}
-
 func view(u models.User, t models.Ticket) ticketView {
 	allowed := models.TransitionsFor(u.Role, t.Status)
 	if allowed == nil {
@@ -347,7 +342,7 @@ type ticketPage struct {
 }
 
 var listParams = []string{"status", "priority", "assignee_id", "customer_id", "category_id", "q",
-	"created_after", "created_before", "sort", "limit", "cursor", "count"}
+	"created_after", "created_before", "sla_state", "sort", "limit", "cursor", "count"}
 
 func (s *Server) ticketList(c *gin.Context, mine bool) {
 	u := caller(c)
@@ -431,6 +426,7 @@ func parseTicketFilter(c *gin.Context, u models.User, mine bool) (models.TicketF
 	}
 	f.CreatedAfter = parseTime(v, q, "created_after")
 	f.CreatedBefore = parseTime(v, q, "created_before")
+	f.SLAStates = parseList(v, q, "sla_state", models.SLAState.Valid)
 	if q.Has("sort") {
 		f.Sort = q.Get("sort")
 		if !slices.Contains(models.TicketSorts, f.Sort) {
@@ -527,22 +523,6 @@ func parseTime(v *models.ValidationError, q url.Values, field string) *time.Time
 }
 
 // ---- one ticket
-
-func (s *Server) getTicket(c *gin.Context) {
-	t, err := s.visibleTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	u := caller(c)
-	replies, err := s.store.ListReplies(c.Request.Context(), t.ID, u.Role.IsStaff())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Header("ETag", quoteETag(t.Version))
-	writeJSON(c, http.StatusOK, ticketWithReplies{ticketView: view(u, t), Replies: replies})
-}
 
 type editBody struct {
 	Subject     *string          `json:"subject"`
@@ -806,55 +786,11 @@ func (s *Server) addReply(c *gin.Context) {
 	}
 	s.metrics.TicketChanged("reply")
 	c.Header("Location", fmt.Sprintf("/api/v1/tickets/%s/replies/%s", t.ID, res.Reply.ID))
-	writeJSON(c, http.StatusCreated, res.Reply)
+	writeJSON(c, http.StatusCreated, replyView{Reply: *res.Reply, Author: authorOf(u)})
 }
 
 type listOf[T any] struct {
 	Items []T `json:"items"`
-}
-
-func (s *Server) listReplies(c *gin.Context) {
-	t, err := s.visibleTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	rs, err := s.store.ListReplies(c.Request.Context(), t.ID, caller(c).Role.IsStaff())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, listOf[models.Reply]{Items: rs})
-}
-
-func (s *Server) listEvents(c *gin.Context) {
-	t, err := s.visibleTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	es, err := s.store.ListEvents(c.Request.Context(), t.ID, caller(c).Role.IsStaff())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]eventView, len(es))
-	for i, e := range es {
-		out[i] = eventView{ID: e.ID, TicketID: e.TicketID, Seq: e.Seq, Type: e.Type, ActorID: e.ActorID, Data: e.Data, CreatedAt: e.CreatedAt}
-	}
-	writeJSON(c, http.StatusOK, listOf[eventView]{Items: out})
-}
-
-// eventView is a timeline entry as clients see it: whether it is internal
-// shows in who may see it, not in a field.
-type eventView struct {
-	ID        string           `json:"id"`
-	TicketID  string           `json:"ticket_id"`
-	Seq       int64            `json:"seq"`
-	Type      models.EventType `json:"type"`
-	ActorID   string           `json:"actor_id"`
-	Data      models.EventData `json:"data"`
-	CreatedAt time.Time        `json:"created_at"`
 }
 
 type timeBody struct {
@@ -911,20 +847,6 @@ func (s *Server) staffTicket(c *gin.Context) (models.Ticket, error) {
 		err = forbidden("only agents and admins work with time entries")
 	}
 	return t, err
-}
-
-func (s *Server) listTimeEntries(c *gin.Context) {
-	t, err := s.staffTicket(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	es, err := s.store.ListTimeEntries(c.Request.Context(), t.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, listOf[models.TimeEntry]{Items: es})
 }
 
 func (s *Server) deleteTicket(c *gin.Context) {

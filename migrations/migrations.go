@@ -17,6 +17,7 @@ func All() []*gormigrate.Migration {
 		initialSchema(),
 		ticketTextSearch(),
 		slaEngine(),
+		webUI(),
 	}
 }
 

@@ -18,6 +18,8 @@ type Cursor struct {
 	Time     time.Time `json:"t"`
 	Priority int       `json:"p,omitempty"`
 	ID       string    `json:"i"`
+	Seq      int64     `json:"q,omitempty"` // events: the last seq
+	Null     bool      `json:"n,omitempty"` // sla_due_at: the last row had none
 }
 
 // Encode makes the opaque string form.

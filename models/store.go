@@ -163,10 +163,11 @@ const (
 	SortUpdatedDesc  = "-updated_at"
 	SortPriorityAsc  = "priority"
 	SortPriorityDesc = "-priority"
+	SortSLADue       = "sla_due_at"
 )
 
 // TicketSorts lists the accepted sort orders.
-var TicketSorts = []string{SortCreatedAsc, SortCreatedDesc, SortUpdatedAsc, SortUpdatedDesc, SortPriorityAsc, SortPriorityDesc}
+var TicketSorts = []string{SortCreatedAsc, SortCreatedDesc, SortUpdatedAsc, SortUpdatedDesc, SortPriorityAsc, SortPriorityDesc, SortSLADue}
 
 // TicketFilter selects tickets for a list. Zero fields do not filter.
 type TicketFilter struct {
@@ -179,6 +180,7 @@ type TicketFilter struct {
 	Query         string
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
+	SLAStates     []SLAState
 	Sort          string
 	Limit         int
 	After         *Cursor
@@ -221,6 +223,9 @@ func (s *Store) filtered(ctx context.Context, f TicketFilter) *gorm.DB {
 	if f.CreatedBefore != nil {
 		q = q.Where("created_at < ?", f.CreatedBefore.UTC())
 	}
+	if len(f.SLAStates) > 0 {
+		q = q.Where("sla_state IN ?", f.SLAStates)
+	}
 	return q
 }
 
@@ -250,6 +255,8 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, *Cur
 			q = q.Where("("+field+", id) "+cmp+" (?, ?)", f.After.Time, f.After.ID)
 		}
 		q = q.Order(field + " " + dir).Order("id " + dir)
+	case SortSLADue:
+		q = slaDueOrder(q, f.After)
 	default:
 		return nil, nil, fmt.Errorf("list tickets: unknown sort %q", f.Sort)
 	}
@@ -267,6 +274,11 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, *Cur
 			next.Time = last.UpdatedAt
 		case "priority":
 			next.Priority = last.Priority.Rank()
+		case SortSLADue:
+			next.Null = last.SLADueAt == nil
+			if !next.Null {
+				next.Time = *last.SLADueAt
+			}
 		}
 	}
 	return ts, next, nil
@@ -351,6 +363,7 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, bool, error)
 		out     Ticket
 		applied bool
 	)
+	c.Ticket.SLAState, c.Ticket.SLADueAt = c.Ticket.SLA.Index()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if c.Create {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c.Ticket)

@@ -53,6 +53,11 @@ type Ticket struct {
 	FollowUpOf       *string        `json:"follow_up_of"`
 	SLA              *SLA           `gorm:"serializer:json" json:"sla"`
 	DeletedAt        gorm.DeletedAt `json:"-"`
+
+	// SLAState and SLADueAt are derived from SLA (see SLA.Index) whenever
+	// the ticket is stored, so lists can filter and sort on them by index.
+	SLAState *string    `gorm:"column:sla_state" json:"-"`
+	SLADueAt *time.Time `gorm:"column:sla_due_at" json:"-"`
 }
 
 // Reply is a message on a ticket; internal replies are notes for staff only.

@@ -43,6 +43,7 @@ type Stack struct {
 	Temporal client.Client
 	API      *httptest.Server
 	Handler  http.Handler
+	Server   *api.Server
 	Registry *prometheus.Registry
 	worker   worker.Worker
 	router   routers.Router
@@ -60,6 +61,12 @@ type StackOptions struct {
 	Temporal client.Client
 	// DB overrides the database the API reads from.
 	DB *gorm.DB
+	// StreamHeartbeat and StreamPoll tune the API's Server-Sent Events.
+	StreamHeartbeat time.Duration
+	StreamPoll      time.Duration
+	// TrustedProxies lets tests name their client address in
+	// X-Forwarded-For (sign-in throttling counts per address).
+	TrustedProxies []string
 }
 
 // NewStack starts a worker on ts and serves the API on db.
@@ -83,6 +90,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	srv := api.New(api.Config{
 		JWTSecret: Secret, UpdateTimeout: opts.UpdateTimeout,
 		RatePerSecond: opts.RatePerSecond, RateBurst: opts.RateBurst,
+		StreamHeartbeat: opts.StreamHeartbeat, StreamPoll: opts.StreamPoll, TrustedProxies: opts.TrustedProxies,
 	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal), log, metrics, reg)
 	h := srv.Handler()
 	router, err := SpecRouter()
@@ -91,7 +99,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 		return nil, err
 	}
 	return &Stack{
-		DB: db, Store: models.NewStore(db), Temporal: tc, Handler: h, API: httptest.NewServer(h),
+		DB: db, Store: models.NewStore(db), Temporal: tc, Handler: h, Server: srv, API: httptest.NewServer(h),
 		Registry: reg, worker: w, router: router, seen: map[string]bool{},
 	}, nil
 }
