@@ -180,6 +180,35 @@ func js(v any) string {
 	return string(b)
 }
 
+// signIn signs in through the sign-in page, with a password set as
+// `ticketd user passwd` would.
+func (p *page) signIn(who person) {
+	p.t.Helper()
+	const pw = "correct horse battery staple"
+	hash, err := models.HashPassword(pw, models.DefaultPasswordParams)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := stack.Store.SetPasswordHash(context.Background(), who.ID, hash); err != nil {
+		p.t.Fatal(err)
+	}
+	p.open("/login")
+	p.waitText("h1", "Sign in")
+	p.typeInto("Email", who.Email)
+	p.typeInto("Password", "wrong password!")
+	p.click("button", "Sign in")
+	p.waitText("[role=alert]", "The email or password is not right")
+	p.axe("sign-in with an error")
+	p.do(chromedp.Focus(p.mark("input", "Password")), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`)(ctx, t)
+		return err
+	}))
+	p.typeInto("Password", pw)
+	p.screenshot("sign-in")
+	p.click("button", "Sign in")
+	p.waitFor("signed in", `!location.pathname.startsWith("/login")`, 30*time.Second)
+}
+
 // signInAs puts a session in the tab's storage, as the sign-in page would.
 func (p *page) signInAs(who person) {
 	p.t.Helper()

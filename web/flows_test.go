@@ -18,8 +18,7 @@ func TestCustomerFilesARequestAndSeesTheReplyLive(t *testing.T) {
 	customer := newPerson(t, "customer", "Casey Customer")
 	agent := newPerson(t, "agent", "Dana Agent")
 	p := newPage(t)
-	p.signInAs(customer) // TODO(uiapi): sign in through the form once login lands
-	p.open("/requests")
+	p.signIn(customer)
 	p.waitText("h1", "My requests")
 	p.axe("my requests")
 
@@ -184,7 +183,7 @@ func TestAdminChangesAnSLAPolicy(t *testing.T) {
 		return err
 	}), chromedp.SendKeys(sel, "45", chromedp.NodeVisible))
 	p.click("button", "Save High")
-	p.waitText("section", "Saved.")
+	p.waitText("section", "Saved High.")
 	p.screenshot("admin-sla")
 	got := api(t, admin, "GET", "/api/v1/sla-policies", nil, 200)
 	found := false

@@ -38,7 +38,7 @@ function SLAPolicies() {
       <h1>SLA policies</h1>
       <p className="hint">One policy per priority. Warnings fire when these fractions of a target are used.</p>
       <ErrorNote error={policies.error} />
-      {(policies.data ?? []).map((p) => <PolicyForm key={`${p.priority}-${p.updated_at}`} policy={p} />)}
+      {(policies.data ?? []).map((p) => <PolicyForm key={p.priority} policy={p} />)}
     </main>
   );
 }
@@ -100,7 +100,7 @@ function PolicyForm({ policy }: { policy: Schemas["SLAPolicy"] }) {
         <TextInput label="Warn at" {...register("warn_at")} error={formState.errors.warn_at?.message} />
         <label className="check"><input type="checkbox" {...register("escalate")} /> Escalate on breach</label>
         <Button type="submit" className="button primary" isDisabled={put.isPending}>Save {priorityLabel(policy.priority)}</Button>
-        <span role="status">{saved ? "Saved." : ""}</span>
+        <span role="status">{saved ? `Saved ${priorityLabel(policy.priority)}.` : ""}</span>
         {msg?.text && <ErrorNote error={msg.err}>{msg.text}</ErrorNote>}
       </form>
     </section>
