@@ -199,10 +199,8 @@ func (p *page) signIn(who person) {
 	p.click("button", "Sign in")
 	p.waitText("[role=alert]", "The email or password is not right")
 	p.axe("sign-in with an error")
-	p.do(chromedp.Focus(p.mark("input", "Password")), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`)(ctx, t)
-		return err
-	}))
+	p.do(chromedp.Focus(p.mark("input", "Password")))
+	p.selectAll()
 	p.typeInto("Password", pw)
 	p.screenshot("sign-in")
 	p.click("button", "Sign in")
@@ -299,6 +297,15 @@ func (p *page) key(k string) {
 		_, err := chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`)(ctx, t)
 		return err
 	}), chromedp.KeyEvent(k))
+}
+
+// selectAll selects the text of the focused field, so that typing replaces it.
+func (p *page) selectAll() {
+	p.t.Helper()
+	p.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`)(ctx, t)
+		return err
+	}))
 }
 
 func (p *page) screenshot(name string) {

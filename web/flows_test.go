@@ -104,13 +104,18 @@ func TestAgentWorksTheInbox(t *testing.T) {
 
 	p.key("r")
 	p.waitFor("the reply box focused", `document.activeElement && document.activeElement.tagName === "TEXTAREA"`, 10*time.Second)
+	p.selectAll() // the protocol's synthetic "r" may land in the box a real keyboard's would not
 	p.do(chromedp.KeyEvent("We are restarting the VPN gateway now."))
 	p.click("button", "Send reply")
 	p.waitText(".message.public", "restarting the VPN gateway")
+	if p.hasText(".message", "rWe are") {
+		p.fail("the shortcut key went into the reply")
+	}
 
 	p.key("n")
 	p.waitText("button", "Add internal note")
 	p.waitFor("the note box focused", `document.activeElement && document.activeElement.tagName === "TEXTAREA"`, 10*time.Second)
+	p.selectAll()
 	p.do(chromedp.KeyEvent("Gateway logs show a certificate expiry."))
 	p.do(chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl))) // Ctrl+Enter sends
 	p.waitText(".message.internal", "certificate expiry")
@@ -178,10 +183,9 @@ func TestAdminChangesAnSLAPolicy(t *testing.T) {
 	p.axe("admin: SLA policies")
 	// The first "First response" field is low's; find high's section.
 	sel := p.markIn("section", "High", "input", "First response (minutes)")
-	p.do(chromedp.Focus(sel), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[chromedp.Void](`document.activeElement.select()`)(ctx, t)
-		return err
-	}), chromedp.SendKeys(sel, "45", chromedp.NodeVisible))
+	p.do(chromedp.Focus(sel))
+	p.selectAll()
+	p.do(chromedp.SendKeys(sel, "45", chromedp.NodeVisible))
 	p.click("button", "Save High")
 	p.waitText("section", "Saved High.")
 	p.screenshot("admin-sla")

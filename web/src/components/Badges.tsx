@@ -1,6 +1,7 @@
 import type { Status, Ticket } from "../api/client";
 import { slaBadge, statusLabel } from "../lib/format";
 import { useNow } from "../lib/now";
+import { Icon } from "./Icon";
 
 export function StatusBadge({ status, customer = false }: { status: Status; customer?: boolean }) {
   return <span className={`badge status-${status}`}>{statusLabel(status, customer)}</span>;
@@ -12,7 +13,7 @@ export function SLABadge({ ticket }: { ticket: Pick<Ticket, "sla" | "status"> })
   const b = slaBadge(ticket, now);
   return (
     <span className={`badge sla sla-${b.kind}`}>
-      <span aria-hidden="true">{b.icon} </span>
+      <Icon name={b.icon} /> 
       {b.text}
     </span>
   );

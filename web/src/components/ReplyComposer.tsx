@@ -8,6 +8,7 @@ import { api, unwrap } from "../api/client";
 import { useInvalidateTicket } from "../api/queries";
 import { applyServerErrors, replySchema } from "../lib/forms";
 import { ErrorNote } from "./ErrorNote";
+import { Icon } from "./Icon";
 
 export type ComposerMode = "reply" | "note";
 export type ComposerHandle = { focus: (mode: ComposerMode) => void };
@@ -48,7 +49,7 @@ export const ReplyComposer = forwardRef<ComposerHandle, { ticketId: string; staf
   const form = (
     <form onSubmit={submit} className={`composer ${internal ? "composer-note" : "composer-reply"}`} noValidate>
       <label htmlFor={`composer-${ticketId}`} className={internal ? "note-label" : undefined}>
-        {internal ? "🔒 Internal note – only agents and admins will see this" : staff ? "Public reply – the customer will see this" : "Your reply"}
+        {internal ? <><Icon name="lock" /> Internal note – only agents and admins will see this</> : staff ? "Public reply – the customer will see this" : "Your reply"}
       </label>
       <textarea
         id={`composer-${ticketId}`}

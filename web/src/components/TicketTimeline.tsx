@@ -6,6 +6,7 @@ import { keys, useReply, useTimeline } from "../api/queries";
 import { dateTime, priorityLabel, statusLabel } from "../lib/format";
 import { stream } from "../lib/sse";
 import { ErrorNote } from "./ErrorNote";
+import { Icon } from "./Icon";
 
 type Page = { items: TimelineEvent[]; next_cursor: string | null };
 type Data = Record<string, unknown>;
@@ -138,7 +139,7 @@ function ReplyItem({ ticketId, ev, known, customer }: { ticketId: string; ev: Ti
   return (
     <li className={`message ${internal ? "internal" : "public"} ${mine ? "from-customer" : "from-staff"}`} aria-label={internal ? "Internal note" : "Reply"}>
       <div className="message-head">
-        {internal && <span className="internal-tag"><span aria-hidden="true">🔒 </span>Internal note – customers never see this</span>}
+        {internal && <span className="internal-tag"><Icon name="lock" /> Internal note – customers never see this</span>}
         <strong>{author ? author.name : "ticketd"}</strong>
         {author && (!customer || author.role !== "customer") && <span className="muted"> ({author.role})</span>}
         <time dateTime={ev.created_at} className="muted"> · {dateTime(ev.created_at)}</time>

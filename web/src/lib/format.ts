@@ -45,25 +45,25 @@ export function duration(seconds: number): string {
   return h % 24 && d < 3 ? `${d}d ${h % 24}h` : `${d}d`;
 }
 
-export type SLABadge = { kind: "due" | "overdue" | "paused" | "met" | "none"; text: string; icon: string };
+export type SLABadge = { kind: "due" | "overdue" | "paused" | "met" | "none"; text: string; icon: "clock" | "warning" | "pause" | "check" | "dash" };
 
 /** slaBadge is the one most urgent clock of a ticket, in words and an icon (never colour alone). */
 export function slaBadge(t: Pick<Ticket, "sla" | "status">, now: number): SLABadge {
   const sla = t.sla;
-  if (!sla) return { kind: "none", text: "No SLA", icon: "–" };
+  if (!sla) return { kind: "none", text: "No SLA", icon: "dash" };
   const clocks = [sla.first_response, sla.resolution];
   const breached = clocks.find((c) => c.state === "breached" || (c.state === "running" && c.due_at && Date.parse(c.due_at) < now));
   if (breached) {
     const over = breached.due_at ? (now - Date.parse(breached.due_at)) / 1000 : 0;
-    return { kind: "overdue", text: over > 0 ? `Overdue ${duration(over)}` : "Overdue", icon: "⚠" };
+    return { kind: "overdue", text: over > 0 ? `Overdue ${duration(over)}` : "Overdue", icon: "warning" };
   }
   const running = clocks
     .filter((c) => c.state === "running" && c.due_at)
     .sort((a, b) => Date.parse(a.due_at!) - Date.parse(b.due_at!))[0];
-  if (running) return { kind: "due", text: `Due in ${duration((Date.parse(running.due_at!) - now) / 1000)}`, icon: "⏱" };
-  if (clocks.some((c) => c.state === "paused")) return { kind: "paused", text: "Paused", icon: "⏸" };
-  if (clocks.every((c) => c.state === "met")) return { kind: "met", text: "Met", icon: "✓" };
-  return { kind: "none", text: "No SLA", icon: "–" };
+  if (running) return { kind: "due", text: `Due in ${duration((Date.parse(running.due_at!) - now) / 1000)}`, icon: "clock" };
+  if (clocks.some((c) => c.state === "paused")) return { kind: "paused", text: "Paused", icon: "pause" };
+  if (clocks.every((c) => c.state === "met")) return { kind: "met", text: "Met", icon: "check" };
+  return { kind: "none", text: "No SLA", icon: "dash" };
 }
 
 const rtf = typeof Intl !== "undefined" ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
