@@ -13,7 +13,7 @@ export function SLABadge({ ticket }: { ticket: Pick<Ticket, "sla" | "status"> })
   const b = slaBadge(ticket, now);
   return (
     <span className={`badge sla sla-${b.kind}`}>
-      <Icon name={b.icon} /> 
+      <Icon name={b.icon} />{" "}
       {b.text}
     </span>
   );

@@ -7,7 +7,7 @@ export function ErrorNote({ error, children }: { error: unknown; children?: Reac
   const id = error instanceof ApiError ? error.requestId : null;
   return (
     <div role="alert" className="error-note">
-      <Icon name="warning" /> 
+      <Icon name="warning" />{" "}
       {children ?? describeError(error)}
       {id && <span className="request-id"> Request id: <code>{id}</code></span>}
     </div>

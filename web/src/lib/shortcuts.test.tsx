@@ -2,7 +2,7 @@ import { render, fireEvent } from "@testing-library/react";
 import { useShortcuts } from "./shortcuts";
 
 function Harness({ onR }: { onR: () => void }) {
-  useShortcuts({ r: onR });
+  useShortcuts({ r: onR, Enter: onR });
   return (
     <div>
       <input aria-label="field" />
@@ -20,7 +20,11 @@ describe("useShortcuts", () => {
     fireEvent.keyDown(getByLabelText("area"), { key: "r" });
     fireEvent.keyDown(getByText("btn"), { key: "r", ctrlKey: true });
     expect(onR).not.toHaveBeenCalled();
+    fireEvent.keyDown(getByText("btn"), { key: "Enter" }); // the button's own
+    expect(onR).not.toHaveBeenCalled();
     fireEvent.keyDown(getByText("btn"), { key: "r" });
     expect(onR).toHaveBeenCalledTimes(1);
+    fireEvent.keyDown(document.body, { key: "Enter" });
+    expect(onR).toHaveBeenCalledTimes(2);
   });
 });

@@ -25,6 +25,8 @@ export function useShortcuts(map: Shortcuts) {
     const onKey = (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
       if (isTyping(e.target)) return;
+      // Enter on a link or a button is that control's own.
+      if (e.key === "Enter" && e.target instanceof HTMLElement && e.target.closest("a, button, summary, [role=button], [role=tab], [role=menuitem]")) return;
       // A modal dialog owns the keyboard.
       if (document.querySelector('[role="dialog"][aria-modal="true"]') && e.key !== "Escape") return;
       const fn = ref.current[e.key];
