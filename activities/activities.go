@@ -14,6 +14,7 @@ import (
 // Store is what the activities need of the database.
 type Store interface {
 	ApplyChange(ctx context.Context, c models.Change) (models.Ticket, bool, error)
+	Commit(ctx context.Context, c models.Change) (models.Committed, error)
 	GetPolicy(ctx context.Context, p models.Priority) (models.Policy, error)
 	GetLifecycle(ctx context.Context) (models.Lifecycle, error)
 }
@@ -49,10 +50,45 @@ type ApplyChangeOutput struct {
 
 // Error types of the non-retryable errors the activities return.
 const (
-	ErrTypeConflict = "Conflict"
-	ErrTypeNotFound = "NotFound"
-	ErrTypeInvalid  = "Invalid"
+	ErrTypeConflict  = "Conflict"
+	ErrTypeNotFound  = "NotFound"
+	ErrTypeInvalid   = "Invalid"
+	ErrTypeAbandoned = "Abandoned"
 )
+
+// CommitChangeInput is one change computed by a ticket's workflow, keyed by
+// the update that makes it (Change.UpdateID).
+type CommitChangeInput struct {
+	Change models.Change
+}
+
+// CommitChangeOutput is the ticket as stored and the seq of its last
+// event. Behind says the workflow's copy was stale: nothing was written,
+// and the workflow adopts Ticket and LastSeq and computes its change again.
+type CommitChangeOutput struct {
+	Ticket      models.Ticket
+	LastSeq     int64
+	Applied     bool
+	Behind      bool
+	ReplyID     *string
+	TimeEntryID *string
+}
+
+// CommitChange writes one change at most once, keyed by its update ID with
+// a compare-and-set on the ticket's version. Workflows run it as a local
+// activity inside the update's own workflow task: when that task fails after
+// the commit, the re-run finds the commit instead of writing twice.
+func (a *Activities) CommitChange(ctx context.Context, in CommitChangeInput) (CommitChangeOutput, error) {
+	c, err := a.store.Commit(ctx, in.Change)
+	if err != nil {
+		return CommitChangeOutput{}, translate(err)
+	}
+	if c.Applied && a.recorder != nil {
+		a.record(in.Change.Events, c.Ticket)
+	}
+	return CommitChangeOutput{Ticket: c.Ticket, LastSeq: c.LastSeq, Applied: c.Applied, Behind: c.Behind,
+		ReplyID: c.ReplyID, TimeEntryID: c.TimeEntryID}, nil
+}
 
 // ApplyChange writes one change of a ticket in a single transaction.
 func (a *Activities) ApplyChange(ctx context.Context, in ApplyChangeInput) (ApplyChangeOutput, error) {
@@ -120,6 +156,8 @@ func translate(err error) error {
 	switch {
 	case models.IsUnavailable(err):
 		return err // retryable: the database may come back
+	case errors.Is(err, models.ErrAbandoned):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeAbandoned, err)
 	case errors.Is(err, models.ErrConflict):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err)
 	case errors.Is(err, models.ErrNotFound):

@@ -121,6 +121,18 @@ func TestPagination(t *testing.T) {
 		"priority": func(a, b models.Ticket) int {
 			return cmp.Or(cmp.Compare(a.Priority.Rank(), b.Priority.Rank()), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 		},
+		// Soonest running clock first, tickets without one last.
+		"sla_due_at": func(a, b models.Ticket) int {
+			switch {
+			case a.SLADueAt == nil && b.SLADueAt == nil:
+				return strings.Compare(a.ID, b.ID)
+			case a.SLADueAt == nil:
+				return 1
+			case b.SLADueAt == nil:
+				return -1
+			}
+			return cmp.Or(a.SLADueAt.Compare(*b.SLADueAt), strings.Compare(a.ID, b.ID))
+		},
 	}
 	for _, sort := range models.TicketSorts {
 		t.Run("sort="+sort, func(t *testing.T) {

@@ -28,18 +28,32 @@ type permRoute struct {
 	// prepare readies the fresh ticket of a caller expected to succeed.
 	prepare func(t *testing.T, p *people, ticketID string)
 	want    map[string]int
+	// public routes need no token; stream routes answer Server-Sent Events.
+	public, stream bool
 }
 
+// matrixIDs are what the matrix's paths name.
+type matrixIDs struct{ ticket, user, category, reply string }
+
 // pathFor fills in rt's path parameters.
-func (r permRoute) pathFor(ticketID, userID string) string {
+func (r permRoute) pathFor(ids matrixIDs) string {
 	path := "/api/v1" + r.path
 	switch {
 	case strings.HasPrefix(r.path, "/users/"):
-		return strings.Replace(path, ":id", userID, 1)
+		return strings.Replace(path, ":id", ids.user, 1)
+	case strings.HasPrefix(r.path, "/categories/"):
+		return strings.Replace(path, ":id", ids.category, 1)
 	case strings.HasPrefix(r.path, "/sla-policies/"):
 		return strings.Replace(path, ":priority", string(models.PriorityLow), 1)
 	}
-	return strings.Replace(path, ":id", ticketID, 1)
+	return strings.Replace(strings.Replace(path, ":id", ids.ticket, 1), ":reply_id", ids.reply, 1)
+}
+
+// withPassword gives the caller a known password and returns it.
+func withPassword(t *testing.T, p *people, who string) string {
+	const pw = "matrix password"
+	setPassword(t, p.id(who), pw)
+	return pw
 }
 
 func (r permRoute) name() string { return r.method + " " + r.path }
@@ -125,12 +139,24 @@ var permRoutes = []permRoute{
 		return map[string]any{"email": "matrix-" + uuid.NewString() + "@example.com", "name": "Matrix", "role": "customer"}
 	}, want: roles(403, 403, 403, 201)},
 	{method: "PATCH", path: "/users/:id", body: fixed(map[string]any{"name": "Renamed"}), mutates: true, want: roles(403, 403, 403, 200)},
+	{method: "GET", path: "/users/:id", want: roles(403, 403, 200, 200)},
+	{method: "PUT", path: "/users/me/password", body: func(t *testing.T, p *people, who string) any {
+		return map[string]any{"current_password": withPassword(t, p, who), "new_password": "another password"}
+	}, want: all(http.StatusNoContent)},
+	{method: "POST", path: "/auth/login", public: true, body: func(t *testing.T, p *people, who string) any {
+		return map[string]any{"email": p.user(who).Email, "password": withPassword(t, p, who)}
+	}, want: all(http.StatusOK)},
+	{method: "GET", path: "/categories/:id", want: all(http.StatusOK)},
+	{method: "GET", path: "/tickets/:id/replies/:reply_id", want: roles(200, 404, 200, 200)},
+	{method: "GET", path: "/tickets/:id/stream", stream: true, want: roles(200, 404, 200, 200)},
+	{method: "GET", path: "/stream", stream: true, want: all(http.StatusOK)},
 }
 
 // sharedTicket is the ticket the refused cases run against: it has an
 // internal note and a time entry, so a leak of either would show.
 type sharedTicket struct {
 	id, subject, description, note string
+	reply                          string // a public reply's id
 }
 
 func newSharedTicket(t *testing.T, p *people) sharedTicket {
@@ -144,7 +170,7 @@ func newSharedTicket(t *testing.T, p *people) sharedTicket {
 	s.id = p.fileTicket(t, s.subject, s.description)["id"].(string)
 	path := "/api/v1/tickets/" + s.id
 	mustDo(t, http.StatusCreated, "POST", path+"/replies", p.token(asAgent), map[string]any{"body": s.note, "internal": true})
-	mustDo(t, http.StatusCreated, "POST", path+"/replies", p.token(asAgent), map[string]any{"body": "a public answer"})
+	s.reply = mustDo(t, http.StatusCreated, "POST", path+"/replies", p.token(asAgent), map[string]any{"body": "a public answer"}).Map(t)["id"].(string)
 	mustDo(t, http.StatusCreated, "POST", path+"/time-entries", p.token(asAgent), map[string]any{"minutes": 7, "note": "looked into it"})
 	return s
 }
@@ -157,6 +183,7 @@ func TestPermissionMatrix(t *testing.T) {
 	target, _ := stack.NewUser(t, models.RoleAgent) // the user PATCH /users/:id refusals aim at
 	inactive := inactiveUser(t, models.RoleAdmin)
 	customers := []string{p.id(asOwner), p.id(asOther)}
+	category := mustDo(t, http.StatusCreated, "POST", "/api/v1/categories", p.token(asAdmin), map[string]any{"name": "matrix " + uuid.NewString()}).Map(t)["id"].(string)
 
 	t.Run("the table covers every /api/v1 route", func(t *testing.T) {
 		var routed, listed []string
@@ -192,10 +219,18 @@ func TestPermissionMatrix(t *testing.T) {
 						}
 					}
 				}
-				path := rt.pathFor(ticketID, userID)
+				path := rt.pathFor(matrixIDs{ticket: ticketID, user: userID, category: category, reply: shared.reply})
 				var body any
 				if rt.body != nil {
 					body = rt.body(t, p, who)
+				}
+				if rt.stream && ok {
+					es, r := stack.Stream(t, path, p.token(who))
+					if es == nil {
+						t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+					}
+					es.Close()
+					return
 				}
 				before := stateOf(t, shared.id, customers...)
 				var targetBefore models.User
@@ -238,7 +273,7 @@ func TestPermissionMatrix(t *testing.T) {
 				// Another customer's ticket looks exactly like one that does
 				// not exist.
 				if want == http.StatusNotFound {
-					ghost := rt.pathFor(uuid.NewString(), uuid.NewString())
+					ghost := rt.pathFor(matrixIDs{uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()})
 					g := stack.Do(t, rt.method, ghost, p.token(who), body)
 					assertProblem(t, g, http.StatusNotFound)
 					got, gone := problemMap(t, r.Body), problemMap(t, g.Body)
@@ -255,9 +290,12 @@ func TestPermissionMatrix(t *testing.T) {
 	refused := badTokens(t, p.id(asAdmin), inactive.ID)
 	refused = append(refused, badToken{name: "no token"})
 	for _, rt := range permRoutes {
+		if rt.public {
+			continue
+		}
 		for _, bt := range refused {
 			t.Run(rt.name()+"/"+bt.name, func(t *testing.T) {
-				path := rt.pathFor(shared.id, target.ID)
+				path := rt.pathFor(matrixIDs{ticket: shared.id, user: target.ID, category: category, reply: shared.reply})
 				var body any
 				if rt.body != nil {
 					body = rt.body(t, p, asAdmin)

@@ -88,6 +88,15 @@ func TestSpecEveryOperationValidated(t *testing.T) {
 	tk := "/api/v1/tickets/" + id
 	other := p.fileTicket(t, "to delete", "x")["id"].(string)
 	u, _ := stack.NewUser(t, models.RoleAgent)
+	setPassword(t, u.ID, "coverage password")
+	reply := mustDo(t, http.StatusCreated, "POST", tk+"/replies", agent, map[string]any{"body": "covered"}).Map(t)["id"].(string)
+	cat := mustDo(t, http.StatusCreated, "POST", "/api/v1/categories", admin, map[string]any{"name": "coverage " + uuid.NewString()}).Map(t)["id"].(string)
+	for _, path := range []string{tk + "/stream", "/api/v1/stream"} {
+		if es, r := stack.Stream(t, path, agent); es == nil {
+			t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	uTok := mustDo(t, http.StatusOK, "POST", "/api/v1/auth/login", "", map[string]any{"email": u.Email, "password": "coverage password"}).Map(t)["token"].(string)
 
 	calls := []struct {
 		want         int
@@ -104,6 +113,10 @@ func TestSpecEveryOperationValidated(t *testing.T) {
 		{200, "POST", tk + "/assign", agent, map[string]any{"assignee_id": p.id(asAgent)}},
 		{201, "POST", tk + "/replies", agent, map[string]any{"body": "hello"}},
 		{200, "GET", tk + "/replies", owner, nil},
+		{200, "GET", tk + "/replies/" + reply, owner, nil},
+		{200, "GET", "/api/v1/categories/" + cat, owner, nil},
+		{200, "GET", "/api/v1/users/" + u.ID, agent, nil},
+		{204, "PUT", "/api/v1/users/me/password", uTok, map[string]any{"current_password": "coverage password", "new_password": "covered password"}},
 		{200, "GET", tk + "/events", owner, nil},
 		{201, "POST", tk + "/time-entries", agent, map[string]any{"minutes": 3}},
 		{200, "GET", tk + "/time-entries", agent, nil},

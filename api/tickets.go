@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -133,17 +134,12 @@ func (s *Server) create(c *gin.Context, req workflows.CreateRequest, ticketID st
 		ticketID = uuid.Must(uuid.NewV7()).String()
 	}
 	ctx := c.Request.Context()
-	policy, err := s.store.GetPolicy(ctx, req.Priority)
+	cfg, err := s.slaConfig(ctx, req.Priority)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	lifecycle, err := s.store.GetLifecycle(ctx)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	req.SLA = &activities.LoadSLAConfigOutput{Policy: policy, Lifecycle: lifecycle}
+	req.SLA = cfg
 	number, err := s.store.NextTicketNumber(ctx)
 	if err != nil {
 		s.fail(c, err)
@@ -588,7 +584,30 @@ func (s *Server) editTicket(c *gin.Context) {
 		}
 		req.IfVersion = version
 	}
+	if b.Priority != nil && *b.Priority != t.Priority {
+		cfg, err := s.slaConfig(c.Request.Context(), *b.Priority)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		req.SLA = cfg
+	}
 	s.update(c, t, workflows.UpdateEdit, "edit", req, http.StatusOK)
+}
+
+// slaConfig reads the SLA policy of priority p and the lifecycle delays, for
+// a change whose workflow needs them: the workflow then need not read them
+// itself (one activity fewer on the write path).
+func (s *Server) slaConfig(ctx context.Context, p models.Priority) (*activities.LoadSLAConfigOutput, error) {
+	policy, err := s.store.GetPolicy(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	lifecycle, err := s.store.GetLifecycle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.LoadSLAConfigOutput{Policy: policy, Lifecycle: lifecycle}, nil
 }
 
 // matchETag checks an If-Match header against the current version (strong
@@ -648,7 +667,15 @@ func (s *Server) changeStatus(c *gin.Context) {
 		s.fail(c, forbidden("customers may only resolve their ticket or reopen a resolved one"))
 		return
 	}
-	s.update(c, t, workflows.UpdateChangeStatus, "status", workflows.StatusRequest{Actor: actor(u), Status: to, Reason: reason}, http.StatusOK)
+	req := workflows.StatusRequest{Actor: actor(u), Status: to, Reason: reason}
+	if to == models.StatusResolved || to == models.StatusPending {
+		// The move arms an automatic one with the delays in force now.
+		if req.SLA, err = s.slaConfig(c.Request.Context(), t.Priority); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.update(c, t, workflows.UpdateChangeStatus, "status", req, http.StatusOK)
 }
 
 func joinStatuses(ss []models.Status) string {

@@ -160,6 +160,11 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():  45000,
 		// The Web UI issues many list/count calls; the default (10/s) makes it stall.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		// One task-queue partition: on one node, four partitions only split
+		// the pollers, so a task can wait in one partition while every
+		// poller waits on the others.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 		// A laptop does not need 128k cached workflow executions.
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8096,
 		// Workflow Updates (ticketd writes every change through one) and

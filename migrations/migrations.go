@@ -18,6 +18,7 @@ func All() []*gormigrate.Migration {
 		ticketTextSearch(),
 		slaEngine(),
 		webUI(),
+		updateOutcomes(),
 	}
 }
 

@@ -352,6 +352,9 @@ type Change struct {
 	TimeEntry   *TimeEntry
 	Idempotency *IdempotencyKey
 	Delete      bool
+	// UpdateID is the Workflow Update that makes this change; Commit
+	// records its outcome under it. Empty for changes no caller waits for.
+	UpdateID string
 }
 
 // ApplyChange writes a change in one transaction and returns the ticket as

@@ -13,7 +13,10 @@
 #
 # Knobs (environment): BENCH_STACKS ("sqlite postgres"), BENCH_CLIENTS (16),
 # BENCH_REQUESTS per phase (400), BENCH_DURATION longest phase (40s),
-# BENCH_TIMEOUT per request (30s), BENCH_JSON=1 for JSON instead of tables.
+# BENCH_TIMEOUT per request (30s), BENCH_JSON=1 for JSON instead of tables,
+# BENCH_FLOOR_ROUNDS (6) and BENCH_FLOOR_BATCH (10 requests per client) of
+# the comparison with no-op updates on the same engine, BENCH_FLOOR_ONLY=1 to
+# run only that comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +25,8 @@ clients="${BENCH_CLIENTS:-16}"
 requests="${BENCH_REQUESTS:-400}"
 duration="${BENCH_DURATION:-40s}"
 timeout="${BENCH_TIMEOUT:-30s}"
+floor_rounds="${BENCH_FLOOR_ROUNDS:-6}"
+floor_batch="${BENCH_FLOOR_BATCH:-10}"
 admin_url="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}"
 
 say() { echo "bench: $*" >&2; }
@@ -186,8 +191,10 @@ bench() {
 	echo
 	echo "==== $label"
 	local rc=0
+	local floor=(--temporal-addr "127.0.0.1:$temporal_port" --ticketd-pid "$pid" --floor-rounds "$floor_rounds" --floor-batch "$floor_batch")
+	if [ "${BENCH_FLOOR_ONLY:-}" = 1 ]; then floor+=(--floor-only); fi
 	bin/loadgen --url "$base" --customer-token "$customer_token" --agent-token "$agent_token" \
-		--clients "$clients" --requests "$requests" --duration "$duration" --timeout "$timeout" "${json[@]}" || rc=$?
+		--clients "$clients" --requests "$requests" --duration "$duration" --timeout "$timeout" "${floor[@]}" "${json[@]}" || rc=$?
 
 	say "$stack: stopping ticketd"
 	stop_ticketd || return 1

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/google/uuid"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -16,11 +19,24 @@ import (
 // Client sends changes to ticket workflows and translates their failures
 // into the models package's errors, once, for the API.
 type Client struct {
-	c client.Client
+	c        client.Client
+	outcomes Outcomes
 }
 
-// NewClient wraps a Temporal client.
-func NewClient(c client.Client) *Client { return &Client{c: c} }
+// Outcomes settles an update whose outcome the client could not learn from
+// Temporal: it returns the change if it was committed, and otherwise makes
+// sure it never will be.
+type Outcomes interface {
+	SettleUpdate(ctx context.Context, ticketID, updateID string) (models.Settled, error)
+}
+
+// NewClient wraps a Temporal client; outcomes settles updates whose outcome
+// is unknown (a timeout, a lost connection).
+func NewClient(c client.Client, outcomes Outcomes) *Client { return &Client{c: c, outcomes: outcomes} }
+
+// settleTimeout bounds the settling of an unknown outcome after the
+// caller's own deadline has passed.
+const settleTimeout = 5 * time.Second
 
 // CreateInput starts a ticket's workflow and creates the ticket in it.
 type CreateInput struct {
@@ -42,13 +58,18 @@ func (c *Client) Create(ctx context.Context, in CreateInput) (UpdateResult, erro
 	if in.Request.CategoryID != nil {
 		attrs = append(attrs, AttrCategory.ValueSet(*in.Request.CategoryID))
 	}
+	if in.Request.Attempt == "" {
+		in.Request.Attempt = uuid.NewString()
+	}
 	start := c.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       WorkflowID(in.TicketID),
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		StaticSummary:            Summary(in.Number, in.Request.Subject),
-		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+		// A run whose create was abandoned fails, and a retry may start anew;
+		// a ticket's finished workflow is never started again.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		StaticSummary:         Summary(in.Number, in.Request.Subject),
+		TypedSearchAttributes: temporal.NewSearchAttributes(attrs...),
 	}, LifecycleWorkflow, LifecycleInput{TicketID: in.TicketID, Number: in.Number})
 	h, err := c.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -59,12 +80,12 @@ func (c *Client) Create(ctx context.Context, in CreateInput) (UpdateResult, erro
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
-	if err != nil {
-		return UpdateResult{}, fmt.Errorf("create ticket %s: %w", in.TicketID, translate(err))
-	}
 	var res UpdateResult
-	if err := h.Get(ctx, &res); err != nil {
-		return UpdateResult{}, fmt.Errorf("create ticket %s: %w", in.TicketID, translate(err))
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err != nil {
+		return c.settle(ctx, in.TicketID, CreateOutcomeID(in.Request.Attempt), fmt.Errorf("create ticket %s: %w", in.TicketID, err))
 	}
 	return res, nil
 }
@@ -72,20 +93,65 @@ func (c *Client) Create(ctx context.Context, in CreateInput) (UpdateResult, erro
 // Update sends one change to a ticket's workflow and waits for the stored
 // result.
 func (c *Client) Update(ctx context.Context, ticketID, update string, arg any) (UpdateResult, error) {
+	updateID := uuid.NewString()
 	h, err := c.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     updateID,
 		WorkflowID:   WorkflowID(ticketID),
 		UpdateName:   update,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	if err != nil {
-		return UpdateResult{}, fmt.Errorf("%s ticket %s: %w", update, ticketID, translate(err))
-	}
 	var res UpdateResult
-	if err := h.Get(ctx, &res); err != nil {
-		return UpdateResult{}, fmt.Errorf("%s ticket %s: %w", update, ticketID, translate(err))
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err != nil {
+		return c.settle(ctx, ticketID, updateID, fmt.Errorf("%s ticket %s: %w", update, ticketID, err))
 	}
 	return res, nil
+}
+
+// settle answers for an update that failed with err. A failure Temporal
+// reported (the update was refused, the workflow has ended, the server
+// refused more work) says nothing was written. Any other (a timeout, a lost
+// connection, a workflow not ready) leaves the outcome unknown: the update
+// may have committed, or may still. Then the update is settled by its ID in
+// the database: a committed change is the answer; otherwise the update is
+// fenced so that it can never commit, and the caller gets the error (503:
+// nothing was written).
+func (c *Client) settle(ctx context.Context, ticketID, updateID string, err error) (UpdateResult, error) {
+	if c.outcomes == nil || knownOutcome(err) {
+		return UpdateResult{}, translate(err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	for {
+		s, serr := c.outcomes.SettleUpdate(sctx, ticketID, updateID)
+		if serr == nil {
+			if s.Committed {
+				return UpdateResult{Ticket: s.Ticket, Reply: s.Reply, TimeEntry: s.TimeEntry}, nil
+			}
+			return UpdateResult{}, translate(err)
+		}
+		select {
+		case <-sctx.Done():
+			return UpdateResult{}, fmt.Errorf("%w: settle update %s: %w", models.ErrUnavailable, updateID, serr)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// knownOutcome says whether err tells for sure what became of an update.
+func knownOutcome(err error) bool {
+	var (
+		app      *temporal.ApplicationError
+		notFound *serviceerror.NotFound
+		busy     *serviceerror.ResourceExhausted
+		started  *serviceerror.WorkflowExecutionAlreadyStarted
+		invalid  *serviceerror.InvalidArgument
+	)
+	return errors.As(err, &app) || errors.As(err, &notFound) || errors.As(err, &busy) ||
+		errors.As(err, &started) || errors.As(err, &invalid)
 }
 
 // Ping checks the Temporal frontend answers.

@@ -56,7 +56,29 @@ type lifecycle struct {
 	dirty       bool             // state changed: recompute the next wake-up
 	retryAt     time.Time        // after a failed tick, do not retry before this
 	deadline    time.Time        // the running handler's caller stops waiting then
+
+	// local: this run persists changes with a local activity inside the
+	// update's own workflow task, cancels its wait timers and takes the
+	// SLA configuration from the caller (the write path at the engine's
+	// floor). Runs recorded before it replay the old path.
+	local bool
+	// abandoned: the create's caller stopped waiting and fenced it; the
+	// ticket will never exist in this run.
+	abandoned bool
 }
+
+// writePathChangeID gates the write path at the engine's floor: histories
+// recorded before it (no marker) replay regular activities and
+// AwaitWithTimeout's timers.
+const writePathChangeID = "local-write-path"
+
+// maxAdopt bounds how often one change is computed again after its
+// workflow found the stored ticket ahead of it.
+const maxAdopt = 3
+
+// errBehind says the stored ticket was ahead of the workflow's copy: the
+// workflow adopted it, and the change must be computed again.
+var errBehind = errors.New("ticket state was behind the database")
 
 // TicketLifecycle is the single writer of one ticket. Every change arrives
 // as a Workflow Update whose validator enforces the lifecycle before anything
@@ -64,7 +86,13 @@ type lifecycle struct {
 // return the stored ticket. Closing or deleting the ticket ends the workflow.
 func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, error) {
 	w := &lifecycle{ticketID: in.TicketID, number: in.Number, mu: workflow.NewMutex(ctx)}
-	sla := workflow.GetVersion(ctx, slaChangeID, workflow.DefaultVersion, 1)
+	// One version marker for a new run: the write path at the engine's floor
+	// came after the SLA engine, so a run on it runs the SLA engine too.
+	w.local = workflow.GetVersion(ctx, writePathChangeID, workflow.DefaultVersion, 1) == 1
+	sla := 1
+	if !w.local {
+		sla = int(workflow.GetVersion(ctx, slaChangeID, workflow.DefaultVersion, 1))
+	}
 	w.slaOn = sla == 1 && (in.State == nil || in.SLAEnabled)
 	if in.State != nil {
 		w.state, w.created, w.events = *in.State, true, in.Events
@@ -78,11 +106,17 @@ func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, 
 		return LifecycleResult{Status: w.state.Status}, nil
 	}
 	if !w.created {
-		if ok, err := workflow.AwaitWithTimeout(ctx, createTimeout, func() bool { return w.created }); err != nil {
+		if ok, err := w.awaitWithTimeout(ctx, createTimeout, func() bool { return w.created || w.abandoned }); err != nil {
 			return LifecycleResult{}, err
-		} else if !ok {
+		} else if !ok || !w.created {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return LifecycleResult{}, err
+			}
+			if !w.created && w.abandoned {
+				// Fail, so that the caller's retry (same Idempotency-Key,
+				// same workflow ID) may start a new run.
+				return LifecycleResult{}, temporal.NewNonRetryableApplicationError(
+					"the ticket's create was abandoned by its caller; nothing was written", ErrTypeCreateAbandoned, nil)
 			}
 			if !w.created {
 				workflow.GetLogger(ctx).Warn("ticket never created; ending workflow")
@@ -112,6 +146,9 @@ func TicketLifecycle(ctx workflow.Context, in LifecycleInput) (LifecycleResult, 
 // wait returns once the ticket is done or should continue as new, acting
 // on SLA thresholds and automatic moves as they come due.
 func (w *lifecycle) wait(ctx workflow.Context) error {
+	if w.local {
+		return w.waitLocal(ctx)
+	}
 	stop := func() bool { return w.done || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
 	for !stop() {
 		w.dirty = false
@@ -138,13 +175,100 @@ func (w *lifecycle) wait(ctx workflow.Context) error {
 				continue
 			}
 		}
-		if err := w.tick(ctx); err != nil {
-			// The database is away: try again shortly rather than spin.
-			workflow.GetLogger(ctx).Warn("sla tick failed; retrying", "err", err)
-			w.retryAt = workflow.Now(ctx).Add(10 * time.Second)
-		}
+		w.tickOrRetry(ctx)
 	}
 	return nil
+}
+
+// waitLocal is wait with one timer for the next wake-up that lives across
+// changes: a change that leaves the wake-up time as it was (most do) costs
+// no timer events, and a timer whose wait ended is cancelled rather than
+// left to fire an empty workflow task later.
+func (w *lifecycle) waitLocal(ctx workflow.Context) error {
+	stop := func() bool { return w.done || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
+	var (
+		timer   workflow.Future
+		timerAt time.Time
+		cancel  workflow.CancelFunc
+	)
+	stopTimer := func() {
+		if cancel != nil {
+			cancel()
+		}
+		timer, cancel = nil, nil
+	}
+	for !stop() {
+		w.dirty = false
+		wake, scheduled, err := w.nextWake()
+		if err != nil {
+			workflow.GetLogger(ctx).Error("sla schedule failed", "err", err)
+			scheduled = false
+		}
+		if scheduled && wake.Before(w.retryAt) {
+			wake = w.retryAt
+		}
+		var d time.Duration
+		if scheduled {
+			d = wake.Sub(workflow.Now(ctx))
+		}
+		if !scheduled || d > 0 {
+			if !scheduled {
+				stopTimer()
+			} else if timer == nil || !timerAt.Equal(wake) {
+				stopTimer()
+				var tctx workflow.Context
+				tctx, cancel = workflow.WithCancel(ctx)
+				timer, timerAt = workflow.NewTimer(tctx, d), wake
+			}
+			t := timer
+			if err := workflow.Await(ctx, func() bool { return stop() || w.dirty || (t != nil && t.IsReady()) }); err != nil {
+				return err
+			}
+			if t == nil || !t.IsReady() {
+				continue
+			}
+			timer, cancel = nil, nil // fired
+		} else {
+			stopTimer()
+		}
+		w.tickOrRetry(ctx)
+	}
+	// A workflow that ends or continues as new drops its pending timer: no
+	// command is needed for it.
+	return nil
+}
+
+// tickOrRetry records what has come due; when the database is away it
+// tries again shortly rather than spin.
+func (w *lifecycle) tickOrRetry(ctx workflow.Context) {
+	if err := w.tick(ctx); err != nil {
+		workflow.GetLogger(ctx).Warn("sla tick failed; retrying", "err", err)
+		w.retryAt = workflow.Now(ctx).Add(10 * time.Second)
+	}
+}
+
+// awaitWithTimeout is workflow.AwaitWithTimeout that, on the write path at
+// the engine's floor, starts no timer when cond already holds and cancels
+// its timer when cond comes true first.
+func (w *lifecycle) awaitWithTimeout(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
+	if !w.local {
+		return workflow.AwaitWithTimeout(ctx, d, cond)
+	}
+	// An update already running (the create of an Update-with-Start) ends
+	// the wait without a timer more often than not.
+	if err := workflow.Await(ctx, func() bool { return cond() || workflow.AllHandlersFinished(ctx) }); err != nil {
+		return false, err
+	}
+	if cond() {
+		return true, nil
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(tctx, d)
+	if err := workflow.Await(ctx, func() bool { return cond() || timer.IsReady() }); err != nil {
+		return false, err
+	}
+	return cond(), nil
 }
 
 func (w *lifecycle) register(ctx workflow.Context) error {
@@ -272,239 +396,217 @@ func (w *lifecycle) validateDelete(_ workflow.Context, _ DeleteRequest) error {
 	return w.checkChangeable()
 }
 
-// ---- handlers: serialised by the mutex, they re-validate (another update
-// may have run since the validator), compute the change, persist it, and
-// adopt the stored ticket as the new state.
+// ---- handlers: serialised by the mutex (see change), they re-validate
+// (another update may have run since the validator), compute the change from
+// the current state, persist it, and adopt the stored ticket as the new
+// state.
 
-func (w *lifecycle) create(ctx workflow.Context, r CreateRequest) (UpdateResult, error) {
+// change runs one update: under the mutex and the caller's deadline it
+// validates against the current state, builds the change (nil: nothing
+// changes) and persists it. When the workflow finds the stored ticket ahead
+// of its copy (a change committed by a workflow task that then failed), it
+// adopts the stored ticket and builds the change again.
+func (w *lifecycle) change(ctx workflow.Context, deadline time.Time, validate func() error,
+	build func() (*models.Change, error)) (UpdateResult, error) {
 	if err := w.mu.Lock(ctx); err != nil {
 		return UpdateResult{}, err
 	}
 	defer w.mu.Unlock()
-	w.deadline = r.Deadline
+	w.deadline = deadline
 	defer func() { w.deadline = time.Time{} }()
-	if w.created {
-		return UpdateResult{Ticket: w.state}, nil
-	}
-	now := now(ctx)
-	t := models.Ticket{
-		ID: w.ticketID, Number: w.number,
-		Subject: r.Subject, Description: r.Description,
-		Status: models.StatusNew, Priority: r.Priority,
-		CategoryID: r.CategoryID, CustomerID: r.CustomerID,
-		CreatedBy: r.Actor.ID, UpdatedBy: r.Actor.ID,
-		CreatedAt: now, UpdatedAt: now, Version: 1,
-	}
-	if w.slaOn {
-		cfg, err := w.createConfig(ctx, r)
-		if err != nil {
+	for attempt := 0; ; attempt++ {
+		if err := validate(); err != nil {
 			return UpdateResult{}, err
 		}
-		if t.SLA, err = startSLA(cfg.Policy, now); err != nil {
-			return UpdateResult{}, appErr(ErrTypeValidation, "sla: %v", err)
+		before := w.events
+		c, err := build()
+		if err != nil {
+			w.events = before
+			return UpdateResult{}, err
 		}
-	}
-	t.FollowUpOf = r.FollowUpOf
-	c := models.Change{Ticket: t, Create: true}
-	c.Events = []models.Event{w.event(t, r.Actor, models.EventCreated, false, models.EventData{
-		"status": t.Status, "priority": t.Priority, "subject": t.Subject,
-	})}
-	if r.IdempotencyKey != "" {
-		c.Idempotency = &models.IdempotencyKey{
-			UserID: r.Actor.ID, Key: r.IdempotencyKey, RequestHash: r.RequestHash, TicketID: t.ID, CreatedAt: now,
+		if c == nil {
+			return UpdateResult{Ticket: w.state}, nil // nothing changes: no new version
 		}
+		if w.local && c.UpdateID == "" {
+			c.UpdateID = workflow.GetCurrentUpdateInfo(ctx).ID
+		}
+		res, err := w.apply(ctx, *c)
+		if errors.Is(err, errBehind) && attempt < maxAdopt {
+			continue
+		}
+		if errors.Is(err, errBehind) {
+			err = appErr(ErrTypeUnavailable, "ticket %s kept moving; nothing was changed", w.ticketID)
+		}
+		return res, err
 	}
-	res, err := w.apply(ctx, c)
-	if err == nil {
-		w.created = true
-	}
-	return res, err
+}
+
+func (w *lifecycle) create(ctx workflow.Context, r CreateRequest) (UpdateResult, error) {
+	return w.change(ctx, r.Deadline, func() error { return nil }, func() (*models.Change, error) {
+		if w.created {
+			return nil, nil // a retried create: its ticket
+		}
+		now := now(ctx)
+		t := models.Ticket{
+			ID: w.ticketID, Number: w.number,
+			Subject: r.Subject, Description: r.Description,
+			Status: models.StatusNew, Priority: r.Priority,
+			CategoryID: r.CategoryID, CustomerID: r.CustomerID,
+			CreatedBy: r.Actor.ID, UpdatedBy: r.Actor.ID,
+			CreatedAt: now, UpdatedAt: now, Version: 1,
+		}
+		if w.slaOn {
+			cfg, err := w.createConfig(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			if t.SLA, err = startSLA(cfg.Policy, now); err != nil {
+				return nil, appErr(ErrTypeValidation, "sla: %v", err)
+			}
+		}
+		t.FollowUpOf = r.FollowUpOf
+		c := models.Change{Ticket: t, Create: true}
+		if w.local && r.Attempt != "" {
+			// Keyed by the HTTP attempt: a fenced attempt must not fence
+			// the caller's retry, which reuses the update ID "create".
+			c.UpdateID = CreateOutcomeID(r.Attempt)
+		}
+		c.Events = []models.Event{w.event(t, r.Actor, models.EventCreated, false, models.EventData{
+			"status": t.Status, "priority": t.Priority, "subject": t.Subject,
+		})}
+		if r.IdempotencyKey != "" {
+			c.Idempotency = &models.IdempotencyKey{
+				UserID: r.Actor.ID, Key: r.IdempotencyKey, RequestHash: r.RequestHash, TicketID: t.ID, CreatedAt: now,
+			}
+		}
+		return &c, nil
+	})
 }
 
 func (w *lifecycle) edit(ctx workflow.Context, r EditRequest) (UpdateResult, error) {
-	if err := w.mu.Lock(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	defer w.mu.Unlock()
-	w.deadline = r.Deadline
-	defer func() { w.deadline = time.Time{} }()
-	if err := w.validateEdit(ctx, r); err != nil {
-		return UpdateResult{}, err
-	}
-	t := w.state
-	var fields []string
-	if r.Subject != nil && *r.Subject != t.Subject {
-		t.Subject, fields = *r.Subject, append(fields, "subject")
-	}
-	if r.Description != nil && *r.Description != t.Description {
-		t.Description, fields = *r.Description, append(fields, "description")
-	}
-	if r.Priority != nil && *r.Priority != t.Priority {
-		t.Priority, fields = *r.Priority, append(fields, "priority")
-	}
-	if r.SetCategory && !equalPtr(r.CategoryID, t.CategoryID) {
-		t.CategoryID, fields = r.CategoryID, append(fields, "category_id")
-	}
-	if len(fields) == 0 {
-		return UpdateResult{Ticket: w.state}, nil // nothing changes: no new version
-	}
-	t = w.next(ctx, t, r.Actor)
-	if slices.Contains(fields, "priority") && t.SLA != nil {
-		cfg, err := w.loadConfig(ctx, t.Priority)
-		if err != nil {
-			return UpdateResult{}, err
+	return w.change(ctx, r.Deadline, func() error { return w.validateEdit(ctx, r) }, func() (*models.Change, error) {
+		t := w.state
+		var fields []string
+		if r.Subject != nil && *r.Subject != t.Subject {
+			t.Subject, fields = *r.Subject, append(fields, "subject")
 		}
-		if err := applyPolicy(t.SLA, cfg.Policy, t.UpdatedAt); err != nil {
-			return UpdateResult{}, appErr(ErrTypeValidation, "sla: %v", err)
+		if r.Description != nil && *r.Description != t.Description {
+			t.Description, fields = *r.Description, append(fields, "description")
 		}
-	}
-	c := models.Change{Ticket: t, Events: []models.Event{
-		w.event(t, r.Actor, models.EventUpdated, false, models.EventData{"fields": fields}),
-	}}
-	return w.apply(ctx, c)
+		if r.Priority != nil && *r.Priority != t.Priority {
+			t.Priority, fields = *r.Priority, append(fields, "priority")
+		}
+		if r.SetCategory && !equalPtr(r.CategoryID, t.CategoryID) {
+			t.CategoryID, fields = r.CategoryID, append(fields, "category_id")
+		}
+		if len(fields) == 0 {
+			return nil, nil
+		}
+		t = w.next(ctx, t, r.Actor)
+		if slices.Contains(fields, "priority") && t.SLA != nil {
+			cfg, err := w.configFor(ctx, r.SLA, t.Priority)
+			if err != nil {
+				return nil, err
+			}
+			if err := applyPolicy(t.SLA, cfg.Policy, t.UpdatedAt); err != nil {
+				return nil, appErr(ErrTypeValidation, "sla: %v", err)
+			}
+		}
+		return &models.Change{Ticket: t, Events: []models.Event{
+			w.event(t, r.Actor, models.EventUpdated, false, models.EventData{"fields": fields}),
+		}}, nil
+	})
 }
 
 func (w *lifecycle) changeStatus(ctx workflow.Context, r StatusRequest) (UpdateResult, error) {
-	if err := w.mu.Lock(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	defer w.mu.Unlock()
-	w.deadline = r.Deadline
-	defer func() { w.deadline = time.Time{} }()
-	if err := w.validateStatus(ctx, r); err != nil {
-		return UpdateResult{}, err
-	}
-	if w.slaOn && (r.Status == models.StatusResolved || r.Status == models.StatusPending) {
-		// Arm the automatic move with the delays in force now.
-		if _, err := w.loadConfig(ctx, w.state.Priority); err != nil {
-			return UpdateResult{}, err
+	return w.change(ctx, r.Deadline, func() error { return w.validateStatus(ctx, r) }, func() (*models.Change, error) {
+		if w.slaOn && (r.Status == models.StatusResolved || r.Status == models.StatusPending) {
+			// Arm the automatic move with the delays in force now.
+			if _, err := w.configFor(ctx, r.SLA, w.state.Priority); err != nil {
+				return nil, err
+			}
 		}
-	}
-	t := w.next(ctx, w.state, r.Actor)
-	ev, err := w.moveTo(&t, r.Actor, r.Status, r.Reason, false)
-	if err != nil {
-		return UpdateResult{}, err
-	}
-	res, err := w.apply(ctx, models.Change{Ticket: t, Events: []models.Event{ev}})
-	if err == nil && r.Status == models.StatusClosed {
-		w.done = true
-	}
-	return res, err
+		t := w.next(ctx, w.state, r.Actor)
+		ev, err := w.moveTo(&t, r.Actor, r.Status, r.Reason, false)
+		if err != nil {
+			return nil, err
+		}
+		return &models.Change{Ticket: t, Events: []models.Event{ev}}, nil
+	})
 }
 
 func (w *lifecycle) assign(ctx workflow.Context, r AssignRequest) (UpdateResult, error) {
-	if err := w.mu.Lock(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	defer w.mu.Unlock()
-	w.deadline = r.Deadline
-	defer func() { w.deadline = time.Time{} }()
-	if err := w.validateAssign(ctx, r); err != nil {
-		return UpdateResult{}, err
-	}
-	if equalPtr(r.AssigneeID, w.state.AssigneeID) {
-		return UpdateResult{Ticket: w.state}, nil
-	}
-	t := w.next(ctx, w.state, r.Actor)
-	from := t.AssigneeID
-	t.AssigneeID = r.AssigneeID
-	events := []models.Event{w.event(t, r.Actor, models.EventAssigned, false, models.EventData{"from": from, "to": r.AssigneeID})}
-	if t.Status == models.StatusNew && r.AssigneeID != nil {
-		ev, err := w.moveTo(&t, r.Actor, models.StatusOpen, "", true)
-		if err != nil {
-			return UpdateResult{}, err
+	return w.change(ctx, r.Deadline, func() error { return w.validateAssign(ctx, r) }, func() (*models.Change, error) {
+		if equalPtr(r.AssigneeID, w.state.AssigneeID) {
+			return nil, nil
 		}
-		events = append(events, ev)
-	}
-	return w.apply(ctx, models.Change{Ticket: t, Events: events})
+		t := w.next(ctx, w.state, r.Actor)
+		from := t.AssigneeID
+		t.AssigneeID = r.AssigneeID
+		events := []models.Event{w.event(t, r.Actor, models.EventAssigned, false, models.EventData{"from": from, "to": r.AssigneeID})}
+		if t.Status == models.StatusNew && r.AssigneeID != nil {
+			ev, err := w.moveTo(&t, r.Actor, models.StatusOpen, "", true)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, ev)
+		}
+		return &models.Change{Ticket: t, Events: events}, nil
+	})
 }
 
 func (w *lifecycle) addReply(ctx workflow.Context, r ReplyRequest) (UpdateResult, error) {
-	if err := w.mu.Lock(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	defer w.mu.Unlock()
-	w.deadline = r.Deadline
-	defer func() { w.deadline = time.Time{} }()
-	if err := w.validateReply(ctx, r); err != nil {
-		return UpdateResult{}, err
-	}
-	t := w.next(ctx, w.state, r.Actor)
-	reply := &models.Reply{
-		ID: w.childID("reply", w.events+1), TicketID: t.ID, AuthorID: r.Actor.ID,
-		Body: r.Body, Internal: r.Internal, CreatedAt: t.UpdatedAt,
-	}
-	events := []models.Event{w.event(t, r.Actor, models.EventReplied, r.Internal, models.EventData{
-		"reply_id": reply.ID, "internal": r.Internal,
-	})}
-	if !r.Internal && r.Actor.Role.IsStaff() && t.FirstResponseAt == nil {
-		at := t.UpdatedAt
-		t.FirstResponseAt = &at
-		if t.SLA != nil {
-			if err := t.SLA.FirstResponse.Stop(t.SLA.Calendar, at, "first_response", ""); err != nil {
-				return UpdateResult{}, appErr(ErrTypeValidation, "sla: %v", err)
+	return w.change(ctx, r.Deadline, func() error { return w.validateReply(ctx, r) }, func() (*models.Change, error) {
+		t := w.next(ctx, w.state, r.Actor)
+		reply := &models.Reply{
+			ID: w.childID("reply", w.events+1), TicketID: t.ID, AuthorID: r.Actor.ID,
+			Body: r.Body, Internal: r.Internal, CreatedAt: t.UpdatedAt,
+		}
+		events := []models.Event{w.event(t, r.Actor, models.EventReplied, r.Internal, models.EventData{
+			"reply_id": reply.ID, "internal": r.Internal,
+		})}
+		if !r.Internal && r.Actor.Role.IsStaff() && t.FirstResponseAt == nil {
+			at := t.UpdatedAt
+			t.FirstResponseAt = &at
+			if t.SLA != nil {
+				if err := t.SLA.FirstResponse.Stop(t.SLA.Calendar, at, "first_response", ""); err != nil {
+					return nil, appErr(ErrTypeValidation, "sla: %v", err)
+				}
 			}
 		}
-	}
-	if !r.Internal && r.Actor.Role == models.RoleCustomer && models.ReopensOnCustomerReply(t.Status) {
-		ev, err := w.moveTo(&t, r.Actor, models.StatusOpen, "customer replied", true)
-		if err != nil {
-			return UpdateResult{}, err
+		if !r.Internal && r.Actor.Role == models.RoleCustomer && models.ReopensOnCustomerReply(t.Status) {
+			ev, err := w.moveTo(&t, r.Actor, models.StatusOpen, "customer replied", true)
+			if err != nil {
+				return nil, err
+			}
+			events = append(events, ev)
 		}
-		events = append(events, ev)
-	}
-	res, err := w.apply(ctx, models.Change{Ticket: t, Events: events, Reply: reply})
-	if err == nil {
-		res.Reply = reply
-	}
-	return res, err
+		return &models.Change{Ticket: t, Events: events, Reply: reply}, nil
+	})
 }
 
 func (w *lifecycle) logTime(ctx workflow.Context, r TimeRequest) (UpdateResult, error) {
-	if err := w.mu.Lock(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	defer w.mu.Unlock()
-	w.deadline = r.Deadline
-	defer func() { w.deadline = time.Time{} }()
-	if err := w.validateTime(ctx, r); err != nil {
-		return UpdateResult{}, err
-	}
-	t := w.next(ctx, w.state, r.Actor)
-	t.TimeSpentMinutes += r.Minutes
-	entry := &models.TimeEntry{
-		ID: w.childID("time", w.events+1), TicketID: t.ID, AuthorID: r.Actor.ID,
-		Minutes: r.Minutes, Note: r.Note, CreatedAt: t.UpdatedAt,
-	}
-	events := []models.Event{w.event(t, r.Actor, models.EventTimeLogged, true, models.EventData{
-		"time_entry_id": entry.ID, "minutes": r.Minutes,
-	})}
-	res, err := w.apply(ctx, models.Change{Ticket: t, Events: events, TimeEntry: entry})
-	if err == nil {
-		res.TimeEntry = entry
-	}
-	return res, err
+	return w.change(ctx, r.Deadline, func() error { return w.validateTime(ctx, r) }, func() (*models.Change, error) {
+		t := w.next(ctx, w.state, r.Actor)
+		t.TimeSpentMinutes += r.Minutes
+		entry := &models.TimeEntry{
+			ID: w.childID("time", w.events+1), TicketID: t.ID, AuthorID: r.Actor.ID,
+			Minutes: r.Minutes, Note: r.Note, CreatedAt: t.UpdatedAt,
+		}
+		events := []models.Event{w.event(t, r.Actor, models.EventTimeLogged, true, models.EventData{
+			"time_entry_id": entry.ID, "minutes": r.Minutes,
+		})}
+		return &models.Change{Ticket: t, Events: events, TimeEntry: entry}, nil
+	})
 }
 
 func (w *lifecycle) delete(ctx workflow.Context, r DeleteRequest) (UpdateResult, error) {
-	if err := w.mu.Lock(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	defer w.mu.Unlock()
-	w.deadline = r.Deadline
-	defer func() { w.deadline = time.Time{} }()
-	if err := w.validateDelete(ctx, r); err != nil {
-		return UpdateResult{}, err
-	}
-	t := w.next(ctx, w.state, r.Actor)
-	c := models.Change{Ticket: t, Delete: true, Events: []models.Event{
-		w.event(t, r.Actor, models.EventDeleted, false, models.EventData{}),
-	}}
-	res, err := w.apply(ctx, c)
-	if err == nil {
-		w.deleted, w.done = true, true
-	}
-	return res, err
+	return w.change(ctx, r.Deadline, func() error { return w.validateDelete(ctx, r) }, func() (*models.Change, error) {
+		t := w.next(ctx, w.state, r.Actor)
+		return &models.Change{Ticket: t, Delete: true, Events: []models.Event{
+			w.event(t, r.Actor, models.EventDeleted, false, models.EventData{}),
+		}}, nil
+	})
 }
 
 // ---- helpers
@@ -574,6 +676,9 @@ func (w *lifecycle) childID(kind string, seq int64) string {
 // apply persists c and adopts the stored ticket. On failure the event
 // counter is restored: nothing was written.
 func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, error) {
+	if w.local {
+		return w.commit(ctx, c)
+	}
 	before := c.Events[0].Seq - 1
 	var out activities.ApplyChangeOutput
 	err := w.execute(ctx, ActivityApplyChange, activities.ApplyChangeInput{Change: c}).Get(ctx, &out)
@@ -581,14 +686,107 @@ func (w *lifecycle) apply(ctx workflow.Context, c models.Change) (UpdateResult, 
 		w.events = before
 		return UpdateResult{}, persistError(err)
 	}
-	if out.Ticket.Status != w.state.Status || c.Create {
+	return w.adopted(ctx, c, out.Ticket, w.events)
+}
+
+// commit persists c with a local activity in this workflow task, keyed by
+// the update that makes it (c.UpdateID; empty for SLA ticks). When the stored ticket is ahead of the
+// workflow's copy, it adopts the stored one and returns errBehind.
+func (w *lifecycle) commit(ctx workflow.Context, c models.Change) (UpdateResult, error) {
+	before := c.Events[0].Seq - 1
+	var out activities.CommitChangeOutput
+	err := w.executeLocal(ctx, ActivityCommitChange, activities.CommitChangeInput{Change: c}).Get(ctx, &out)
+	if err != nil {
+		w.events = before
+		var app *temporal.ApplicationError
+		if c.Create && errors.As(err, &app) && app.Type() == activities.ErrTypeAbandoned {
+			w.abandoned = true
+		}
+		return UpdateResult{}, persistError(err)
+	}
+	if out.Behind {
+		w.adopt(out.Ticket, out.LastSeq)
+		return UpdateResult{}, errBehind
+	}
+	res, err := w.adopted(ctx, c, out.Ticket, out.LastSeq)
+	if err == nil && res.Reply != nil && out.ReplyID != nil && *out.ReplyID != res.Reply.ID {
+		// A re-run found the reply an earlier attempt committed.
+		r := *res.Reply
+		r.ID = *out.ReplyID
+		res.Reply = &r
+	}
+	if err == nil && res.TimeEntry != nil && out.TimeEntryID != nil && *out.TimeEntryID != res.TimeEntry.ID {
+		e := *res.TimeEntry
+		e.ID = *out.TimeEntryID
+		res.TimeEntry = &e
+	}
+	return res, err
+}
+
+// adopted makes the stored ticket t, whose last event is lastSeq, the
+// workflow's state after c was stored, and publishes it.
+func (w *lifecycle) adopted(ctx workflow.Context, c models.Change, t models.Ticket, lastSeq int64) (UpdateResult, error) {
+	if t.Status != w.state.Status || c.Create {
 		w.statusSince = c.Ticket.UpdatedAt
 	}
-	w.state, w.dirty = out.Ticket, true
+	w.state, w.events, w.dirty = t, lastSeq, true
+	w.created = true
+	if c.Delete {
+		w.deleted, w.done = true, true
+	}
+	if t.Status == models.StatusClosed {
+		w.done = true
+	}
 	if err := w.publish(ctx); err != nil {
 		return UpdateResult{}, err
 	}
-	return UpdateResult{Ticket: out.Ticket}, nil
+	return UpdateResult{Ticket: t, Reply: c.Reply, TimeEntry: c.TimeEntry}, nil
+}
+
+// adopt takes the stored ticket, ahead of the workflow's copy, as the state.
+func (w *lifecycle) adopt(t models.Ticket, lastSeq int64) {
+	if t.Status != w.state.Status {
+		w.statusSince = t.UpdatedAt
+	}
+	w.state, w.events, w.dirty, w.created = t, lastSeq, true, true
+	if t.DeletedAt.Valid {
+		w.deleted, w.done = true, true
+	}
+	if t.Status == models.StatusClosed {
+		w.done = true
+	}
+}
+
+// configFor is the SLA configuration of priority p: the one the caller read
+// with the request on the write path at the engine's floor, else read by an
+// activity.
+func (w *lifecycle) configFor(ctx workflow.Context, fromCaller *activities.LoadSLAConfigOutput, p models.Priority) (activities.LoadSLAConfigOutput, error) {
+	if w.local && fromCaller != nil && fromCaller.Policy.Priority == p {
+		w.lifecycle = fromCaller.Lifecycle
+		return *fromCaller, nil
+	}
+	return w.loadConfig(ctx, p)
+}
+
+// executeLocal runs a local activity within the caller's deadline, like
+// execute.
+func (w *lifecycle) executeLocal(ctx workflow.Context, activity string, arg any) workflow.Future {
+	opts := workflow.LocalActivityOptions{
+		StartToCloseTimeout:    activityOptions.StartToCloseTimeout,
+		ScheduleToCloseTimeout: activityOptions.ScheduleToCloseTimeout,
+		RetryPolicy:            activityOptions.RetryPolicy,
+	}
+	if !w.deadline.IsZero() {
+		left := w.deadline.Sub(workflow.Now(ctx))
+		if left < minActivityTime {
+			f, set := workflow.NewFuture(ctx)
+			set.SetError(temporal.NewApplicationError("the request waited too long for its turn; nothing was changed", "Expired"))
+			return f
+		}
+		opts.ScheduleToCloseTimeout = min(opts.ScheduleToCloseTimeout, left)
+		opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, left)
+	}
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), activity, arg)
 }
 
 // execute runs an activity. Ticket changes are regular activities, not

@@ -69,6 +69,16 @@ func (f *fakeStore) ApplyChange(_ context.Context, in activities.ApplyChangeInpu
 	return activities.ApplyChangeOutput{Ticket: in.Change.Ticket}, nil
 }
 
+// CommitChange stands in for the CommitChange local activity the same way.
+func (f *fakeStore) CommitChange(ctx context.Context, in activities.CommitChangeInput) (activities.CommitChangeOutput, error) {
+	out, err := f.ApplyChange(ctx, activities.ApplyChangeInput{Change: in.Change})
+	if err != nil {
+		return activities.CommitChangeOutput{}, err
+	}
+	events := in.Change.Events
+	return activities.CommitChangeOutput{Ticket: out.Ticket, LastSeq: events[len(events)-1].Seq, Applied: true}, nil
+}
+
 func (f *fakeStore) setFailure(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -214,6 +224,7 @@ func newLifecycleHarness(t *testing.T) *lifecycleHarness {
 	env.RegisterWorkflowWithOptions(TicketLifecycle, workflow.RegisterOptions{Name: LifecycleWorkflow})
 	store := &fakeStore{now: env.Now}
 	env.RegisterActivityWithOptions(store.ApplyChange, activity.RegisterOptions{Name: ActivityApplyChange})
+	env.RegisterActivityWithOptions(store.CommitChange, activity.RegisterOptions{Name: ActivityCommitChange})
 	sla := newFakeSLAConfig()
 	env.RegisterActivityWithOptions(sla.LoadSLAConfig, activity.RegisterOptions{Name: ActivityLoadSLAConfig})
 	return &lifecycleHarness{t: t, env: env, store: store, sla: sla}

@@ -33,6 +33,10 @@ const (
 	// ActivityApplyChange persists one change of a ticket.
 	ActivityApplyChange = "ApplyChange"
 
+	// ActivityCommitChange persists one change of a ticket, keyed by its
+	// update; workflows run it as a local activity.
+	ActivityCommitChange = "CommitChange"
+
 	// ActivityLoadSLAConfig reads an SLA policy and the lifecycle delays.
 	ActivityLoadSLAConfig = "LoadSLAConfig"
 )
@@ -48,6 +52,9 @@ const (
 	ErrTypeUnavailable       = "Unavailable"
 	ErrTypePrecondition      = "PreconditionFailed"
 	ErrTypeForbidden         = "Forbidden"
+	// ErrTypeCreateAbandoned fails a workflow whose create was fenced by
+	// its caller: the ticket never existed in that run.
+	ErrTypeCreateAbandoned = "CreateAbandoned"
 )
 
 // Search attributes support leads filter on in Temporal UI. Never one named
@@ -62,6 +69,10 @@ var (
 	AttrSLAState = temporal.NewSearchAttributeKeyKeyword("SLAState")
 	AttrSLADueAt = temporal.NewSearchAttributeKeyTime("SLADueAt")
 )
+
+// CreateOutcomeID is the key under which a create's outcome is recorded:
+// one per HTTP attempt, so that fencing an attempt leaves its retry free.
+func CreateOutcomeID(attempt string) string { return CreateUpdateID + ":" + attempt }
 
 // WorkflowID is the ID of a ticket's workflow.
 func WorkflowID(ticketID string) string { return WorkflowIDPrefix + ticketID }

@@ -43,6 +43,9 @@ type CreateRequest struct {
 	// SLA is the policy and lifecycle delays in force, read by the caller
 	// so the workflow need not read them; nil: the workflow reads them.
 	SLA *activities.LoadSLAConfigOutput
+	// Attempt identifies the caller's HTTP attempt; the create's outcome is
+	// recorded under it (CreateOutcomeID), and the caller settles it by it.
+	Attempt string
 }
 
 // EditRequest changes fields; nil fields stay as they are.
@@ -55,6 +58,9 @@ type EditRequest struct {
 	CategoryID  *string
 	IfVersion   int64     // 0: no precondition
 	Deadline    time.Time // when the caller stops waiting; zero: none
+	// SLA is the configuration of the new priority, read by the caller so
+	// the workflow need not read it; nil: the workflow reads it.
+	SLA *activities.LoadSLAConfigOutput
 }
 
 // StatusRequest moves the ticket to another status.
@@ -63,6 +69,10 @@ type StatusRequest struct {
 	Status   models.Status
 	Reason   string
 	Deadline time.Time // when the caller stops waiting; zero: none
+	// SLA is the ticket's priority's configuration and the lifecycle
+	// delays, read by the caller for a move that arms an automatic one
+	// (resolved, pending); nil: the workflow reads them.
+	SLA *activities.LoadSLAConfigOutput
 }
 
 // AssignRequest sets or clears the assignee.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -16,10 +17,24 @@ import (
 	"github.com/ticketd/ticketd/activities"
 )
 
+// WorkerOptions tune a ticket worker. Every change is a workflow task, so
+// workflow-task pollers are the write path's first queue: the SDK's two are
+// split between the sticky queue and the normal one, which leaves updates
+// waiting for a poller under load. Activity pollers matter less since
+// changes run as local activities inside their workflow task.
+func WorkerOptions(stopTimeout time.Duration) worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 4,
+		WorkerStopTimeout:                stopTimeout,
+	}
+}
+
 // Register puts the ticket workflow and its activities on a worker.
 func Register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(TicketLifecycle, workflow.RegisterOptions{Name: LifecycleWorkflow})
 	w.RegisterActivityWithOptions(acts.ApplyChange, activity.RegisterOptions{Name: ActivityApplyChange})
+	w.RegisterActivityWithOptions(acts.CommitChange, activity.RegisterOptions{Name: ActivityCommitChange})
 	w.RegisterActivityWithOptions(acts.LoadSLAConfig, activity.RegisterOptions{Name: ActivityLoadSLAConfig})
 }
 

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -34,7 +35,10 @@ const configFromCallerChangeID = "sla-config-from-caller"
 // the API read with the request (one activity and two workflow tasks fewer
 // per create), else read here.
 func (w *lifecycle) createConfig(ctx workflow.Context, r CreateRequest) (activities.LoadSLAConfigOutput, error) {
-	v := workflow.GetVersion(ctx, configFromCallerChangeID, workflow.DefaultVersion, 1)
+	v := workflow.Version(1) // runs on the write path at the engine's floor came later
+	if !w.local {
+		v = workflow.GetVersion(ctx, configFromCallerChangeID, workflow.DefaultVersion, 1)
+	}
 	if v == 1 && r.SLA != nil && r.SLA.Policy.Priority == r.Priority {
 		w.lifecycle = r.SLA.Lifecycle
 		return *r.SLA, nil
@@ -165,8 +169,9 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 	t := w.next(ctx, w.state, system)
 	now := t.UpdatedAt
 	before := w.events // restored if nothing is stored: no gaps in the timeline
+	adopted := false   // the stored ticket was ahead: its counter stands
 	defer func() {
-		if w.state.Version != t.Version {
+		if !adopted && w.state.Version != t.Version {
 			w.events = before
 		}
 	}()
@@ -222,7 +227,12 @@ func (w *lifecycle) tick(ctx workflow.Context) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if _, err := w.apply(ctx, models.Change{Ticket: t, Events: events}); err != nil {
+	if _, err := w.apply(ctx, models.Change{Ticket: t, Events: events}); errors.Is(err, errBehind) {
+		// The workflow adopted the stored ticket; the next turn of the
+		// wait loop looks again at what is due.
+		adopted = true
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("record sla events: %w", err)
 	}
 	if t.Status == models.StatusClosed {

@@ -1247,6 +1247,10 @@ func (fakeActivityStore) ApplyChange(_ context.Context, c models.Change) (models
 	return c.Ticket, true, nil
 }
 
+func (fakeActivityStore) Commit(_ context.Context, c models.Change) (models.Committed, error) {
+	return models.Committed{Ticket: c.Ticket, LastSeq: c.Events[len(c.Events)-1].Seq, Applied: true}, nil
+}
+
 func (fakeActivityStore) GetPolicy(context.Context, models.Priority) (models.Policy, error) {
 	return models.Policy{}, errors.New("not used")
 }

@@ -75,6 +75,15 @@ type config struct {
 	duration      time.Duration
 	timeout       time.Duration
 	json          bool
+
+	// The engine's floor (floor.go): empty temporalAddr skips it.
+	temporalAddr string
+	namespace    string
+	ticketdPID   int
+	floorClients []int
+	floorRounds  int
+	floorBatch   int
+	floorOnly    bool
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -89,8 +98,31 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 60*time.Second, "longest a phase may issue requests (0: only --requests limits a phase)")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.BoolVar(&cfg.json, "json", false, "print the results as JSON instead of a table")
+	fs.StringVar(&cfg.temporalAddr, "temporal-addr", "", "Temporal frontend of that ticketd: compare its writes with no-op updates there (empty: skip)")
+	fs.StringVar(&cfg.namespace, "namespace", "default", "Temporal namespace of that ticketd")
+	fs.IntVar(&cfg.ticketdPID, "ticketd-pid", 0, "pid of that ticketd, to report its memory after the benchmark")
+	floorClients := fs.String("floor-clients", "1,16", "client counts of the floor comparison")
+	fs.IntVar(&cfg.floorRounds, "floor-rounds", 6, "alternating rounds per floor comparison")
+	fs.IntVar(&cfg.floorBatch, "floor-batch", 10, "requests per client in each batch of a floor round")
+	fs.BoolVar(&cfg.floorOnly, "floor-only", false, "run only the floor comparison")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	for _, f := range strings.Split(*floorClients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 256 {
+			return cfg, fmt.Errorf("--floor-clients %q: want a comma list of 1 to 256", *floorClients)
+		}
+		cfg.floorClients = append(cfg.floorClients, n)
+	}
+	if cfg.floorRounds < 1 || cfg.floorBatch < 1 {
+		return cfg, errors.New("--floor-rounds and --floor-batch must be positive")
+	}
+	if cfg.temporalAddr != "" {
+		host, _, err := net.SplitHostPort(cfg.temporalAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return cfg, fmt.Errorf("--temporal-addr %q: want a loopback host:port", cfg.temporalAddr)
+		}
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -136,6 +168,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var report report
+	if cfg.floorOnly {
+		return runFloor(ctx, cfg, c, &report, stdout)
+	}
 	report.Config = reportConfig{URL: cfg.baseURL, Clients: cfg.clients, Requests: cfg.requests,
 		Duration: cfg.duration.String(), Timeout: cfg.timeout.String()}
 	if !cfg.json {
@@ -235,7 +270,32 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		record(runPhase(ctx, cfg, p.name, p.clients, p.do))
 	}
+	if cfg.temporalAddr != "" && ctx.Err() == nil {
+		if !cfg.json {
+			printFooter(stdout, report)
+		}
+		return runFloor(ctx, cfg, c, &report, stdout)
+	}
 	return finish()
+}
+
+// runFloor runs the floor comparison and prints it with the report.
+func runFloor(ctx context.Context, cfg config, c *client, rep *report, stdout io.Writer) error {
+	if cfg.temporalAddr == "" {
+		return errors.New("--floor-only needs --temporal-addr")
+	}
+	fr, err := floorBench(ctx, cfg, c, os.Stderr)
+	rep.Floor = &fr
+	if cfg.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if eerr := enc.Encode(rep); eerr != nil {
+			return eerr
+		}
+	} else {
+		printFloor(stdout, fr)
+	}
+	return err
 }
 
 // ticket is one created ticket and the status loadgen last saw it in. Only
@@ -364,6 +424,8 @@ type result struct {
 	MaxMs          float64           `json:"max_ms"`
 	Seconds        float64           `json:"seconds"`
 	Throughput     float64           `json:"throughput_rps"`
+
+	latencies []time.Duration // of the 2xx responses, sorted
 }
 
 type reportConfig struct {
@@ -378,6 +440,7 @@ type report struct {
 	Config           reportConfig `json:"config"`
 	Phases           []result     `json:"phases"`
 	CreatedPerSecond float64      `json:"tickets_created_per_second"`
+	Floor            *floorReport `json:"floor,omitempty"`
 }
 
 // runPhase runs do from clients goroutines until the phase's request budget
@@ -438,6 +501,7 @@ func runPhase(ctx context.Context, cfg config, name string, clients int, do func
 	}
 	r.OK = len(lat)
 	slices.Sort(lat)
+	r.latencies = lat
 	r.P50ms, r.P90ms, r.P99ms = ms(percentile(lat, 50)), ms(percentile(lat, 90)), ms(percentile(lat, 99))
 	if len(lat) > 0 {
 		r.MaxMs = ms(lat[len(lat)-1])

@@ -60,21 +60,34 @@ func runMigrate(_ context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-func runUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		return errors.New("user: want add --email E --name N --role R")
+func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "passwd" {
+		return runPasswd(ctx, args[1:], getenv, stdin, stderr)
 	}
-	var email, name, role string
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("user: want add --email E --name N --role R [--password-stdin], or passwd --email E --password-stdin")
+	}
+	var (
+		email, name, role string
+		pwStdin           bool
+	)
 	cfg, log, err := prepare("user add", args[1:], getenv, stderr, func(fs *flag.FlagSet, _ *config) {
 		fs.StringVar(&email, "email", "", "email address (required)")
 		fs.StringVar(&name, "name", "", "display name (required)")
 		fs.StringVar(&role, "role", "customer", "customer, agent or admin")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the user's password from standard input")
 	})
 	if err != nil {
 		return err
 	}
 	if email == "" || name == "" || !models.Role(role).Valid() || !strings.Contains(email, "@") {
 		return errors.New("user add: --email, --name and a --role of customer, agent or admin are required")
+	}
+	var hash string
+	if pwStdin {
+		if hash, err = readPasswordHash(stdin); err != nil {
+			return fmt.Errorf("user add: %w", err)
+		}
 	}
 	db, err := cfg.openDB(log)
 	if err != nil {
@@ -84,8 +97,14 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	u := models.User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Name: name, Role: models.Role(role),
 		Active: true, CreatedAt: now, UpdatedAt: now}
-	if err := models.NewStore(db).CreateUser(ctx, &u); err != nil {
+	store := models.NewStore(db)
+	if err := store.CreateUser(ctx, &u); err != nil {
 		return fmt.Errorf("user add: %w", err)
+	}
+	if hash != "" {
+		if err := store.SetPasswordHash(ctx, u.ID, hash); err != nil {
+			return fmt.Errorf("user add: %w", err)
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -125,5 +144,56 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// readPasswordHash reads one password (the first line) from r and hashes
+// it. The password is never echoed or logged.
+func readPasswordHash(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	pw, _, _ := strings.Cut(string(b), "\n")
+	pw = strings.TrimSuffix(pw, "\r")
+	if msg := models.CheckPasswordLength(pw); msg != "" {
+		return "", fmt.Errorf("the password on standard input %s", msg)
+	}
+	return models.HashPassword(pw, models.DefaultPasswordParams)
+}
+
+func runPasswd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stderr io.Writer) error {
+	var (
+		email   string
+		pwStdin bool
+	)
+	cfg, log, err := prepare("user passwd", args, getenv, stderr, func(fs *flag.FlagSet, _ *config) {
+		fs.StringVar(&email, "email", "", "the user's email (required)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the new password from standard input (required)")
+	})
+	if err != nil {
+		return err
+	}
+	if email == "" || !pwStdin {
+		return errors.New("user passwd: --email and --password-stdin are required")
+	}
+	hash, err := readPasswordHash(stdin)
+	if err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	db, err := cfg.openDB(log)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	store := models.NewStore(db)
+	u, err := store.GetUserByEmail(ctx, email)
+	if err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	if err := store.SetPasswordHash(ctx, u.ID, hash); err != nil {
+		return fmt.Errorf("user passwd: %w", err)
+	}
+	log.Info("password changed", "user_id", u.ID)
 	return nil
 }

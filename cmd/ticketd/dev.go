@@ -94,7 +94,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return serveAPI(gctx, cfg, cfg.HTTPAddr, db, tc, secret, log, reg, metrics, func(bound string) {
-			if err := printWelcome(gctx, stdout, db, secret, bound, addr, uiURL); err != nil {
+			if err := printWelcome(gctx, stdout, db, secret, cfg.DataDir, bound, addr, uiURL); err != nil {
 				log.Error("demo users", "err", err)
 			}
 		})
@@ -103,14 +103,18 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 }
 
 // printWelcome creates the demo users on first start and prints where
-// everything is, with a token per demo user.
-func printWelcome(ctx context.Context, out io.Writer, db *gorm.DB, secret []byte, apiAddr, temporalAddr, uiURL string) error {
+// everything is, with a token and the password per demo user.
+func printWelcome(ctx context.Context, out io.Writer, db *gorm.DB, secret []byte, dataDir, apiAddr, temporalAddr, uiURL string) error {
 	store := models.NewStore(db)
+	password, err := demoPassword(dataDir)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\nticketd dev is running\n  API:          http://%s/api/v1  (spec: http://%s/openapi.yaml)\n  Temporal:     %s\n", apiAddr, apiAddr, temporalAddr)
 	if uiURL != "" {
 		fmt.Fprintf(out, "  Temporal UI:  %s\n", uiURL)
 	}
-	fmt.Fprintf(out, "\nDemo users (tokens valid 7 days; make more with `ticketd token --email E`):\n")
+	fmt.Fprintf(out, "\nSign in at http://%s/ with a demo user (tokens valid 7 days; make more with `ticketd token --email E`):\n", apiAddr)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for _, d := range demoUsers {
 		u, err := store.GetUserByEmail(ctx, d.email)
@@ -122,11 +126,15 @@ func printWelcome(ctx context.Context, out io.Writer, db *gorm.DB, secret []byte
 		if err != nil {
 			return fmt.Errorf("demo user %s: %w", d.email, err)
 		}
+		pw, err := ensureDemoPassword(ctx, store, u, password)
+		if err != nil {
+			return fmt.Errorf("demo user %s: %w", d.email, err)
+		}
 		tok, err := api.IssueToken(secret, u.ID, 7*24*time.Hour, time.Now())
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\n  %-8s %s\n  export %s_TOKEN=%s\n", u.Role, u.Email, tokenVar(u.Email), tok)
+		fmt.Fprintf(out, "\n  %-8s %s  password: %s\n  export %s_TOKEN=%s\n", u.Role, u.Email, pw, tokenVar(u.Email), tok)
 	}
 	fmt.Fprintln(out)
 	return nil

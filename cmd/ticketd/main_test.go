@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ticketd/ticketd/models"
 )
 
 // syncBuffer is an io.Writer safe to read while the program writes.
@@ -33,16 +37,18 @@ func (s *syncBuffer) String() string {
 
 // devProcess is one `ticketd dev` run inside the test process.
 type devProcess struct {
-	cancel context.CancelFunc
-	done   chan error
-	out    *syncBuffer
-	api    string
-	tokens map[string]string
+	cancel   context.CancelFunc
+	done     chan error
+	out      *syncBuffer
+	api      string
+	tokens   map[string]string
+	password string // the demo users' password
 }
 
 var (
 	apiLine   = regexp.MustCompile(`API:\s+(http://\S+)/api/v1`)
 	tokenLine = regexp.MustCompile(`export (\w+)_TOKEN=(\S+)`)
+	pwLine    = regexp.MustCompile(`admin@example\.com\s+password: (\S+)`)
 )
 
 func startDev(t *testing.T, dataDir string) *devProcess {
@@ -59,6 +65,9 @@ func startDev(t *testing.T, dataDir string) *devProcess {
 			p.api = m[1]
 			for _, tm := range tokenLine.FindAllStringSubmatch(out, -1) {
 				p.tokens[tm[1]] = tm[2]
+			}
+			if m := pwLine.FindStringSubmatch(out); m != nil {
+				p.password = m[1]
 			}
 			return p
 		}
@@ -121,7 +130,7 @@ func TestDevModeSurvivesRestart(t *testing.T) {
 	if status, r := p.call(t, "POST", "/api/v1/tickets/"+id+"/replies", "AGENT", map[string]any{"body": "hello"}); status != http.StatusCreated {
 		t.Fatalf("reply: %d %v", status, r)
 	}
-	firstTokens := p.tokens
+	firstTokens, firstPassword := p.tokens, p.password
 	p.stop(t)
 
 	p = startDev(t, dir)
@@ -142,6 +151,78 @@ func TestDevModeSurvivesRestart(t *testing.T) {
 	p.tokens = firstTokens
 	if status, _ := p.call(t, "GET", "/api/v1/users/me", "ADMIN", nil); status != http.StatusOK {
 		t.Fatalf("old token after restart: %d", status)
+	}
+	// The demo password printed on the first run is printed again and
+	// signs in.
+	if p.password == "" || p.password != firstPassword || len(p.password) < 10 {
+		t.Fatalf("demo password %q, first run printed %q", p.password, firstPassword)
+	}
+	status, signedIn := p.call(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "admin@example.com", "password": p.password})
+	if status != http.StatusOK || signedIn["token"] == nil {
+		t.Fatalf("sign in with the demo password: %d %v", status, signedIn)
+	}
+
+	// The event streams work on SQLite too: the ticket's history from the
+	// start, and a change as it happens.
+	changes := p.stream(t, "/api/v1/stream", "CUSTOMER", "")
+	history := p.stream(t, "/api/v1/tickets/"+id+"/stream", "CUSTOMER", "0")
+	if line := history.waitFor(t, "id: 1"); line == "" {
+		t.Fatal("no first event on the ticket stream")
+	}
+	if status, _ := p.call(t, "POST", "/api/v1/tickets/"+id+"/replies", "CUSTOMER", map[string]any{"body": "live?"}); status != http.StatusCreated {
+		t.Fatalf("reply: %d", status)
+	}
+	if line := changes.waitFor(t, `"id":"`+id+`"`); line == "" {
+		t.Fatal("the change stream did not announce the reply")
+	}
+}
+
+// sseReader collects a stream's lines.
+type sseReader struct {
+	lines chan string
+}
+
+func (p *devProcess) stream(t *testing.T, path, who, lastID string) *sseReader {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.api+path, nil)
+	req.Header.Set("Authorization", "Bearer "+p.tokens[who])
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %v %v", path, err, resp)
+	}
+	r := &sseReader{lines: make(chan string, 256)}
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			r.lines <- sc.Text()
+		}
+		close(r.lines)
+	}()
+	return r
+}
+
+// waitFor returns the first line containing s, or "" after a while.
+func (r *sseReader) waitFor(t *testing.T, s string) string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-r.lines:
+			if !ok {
+				return ""
+			}
+			if strings.Contains(l, s) {
+				return l
+			}
+		case <-deadline:
+			return ""
+		}
 	}
 }
 
@@ -196,5 +277,56 @@ func TestAdminCommands(t *testing.T) {
 	}
 	if _, err = do("bogus"); err == nil {
 		t.Fatal("unknown command succeeded")
+	}
+
+	// Passwords come from standard input only.
+	withStdin := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := runIO(ctx, args, getenv, strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	verify := func(email, pw string) bool {
+		t.Helper()
+		db, err := models.Open("sqlite:"+filepath.Join(dir, "ticketd.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeDB(db)
+		_, hash, err := models.NewStore(db).UserForLogin(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := models.VerifyPassword(pw, hash)
+		return err == nil && ok
+	}
+	out, err = withStdin("first password\n", "user", "add", "--email", "pat@example.com", "--name", "Pat", "--role", "customer", "--password-stdin")
+	if err != nil || strings.Contains(out, "first password") || strings.Contains(out, "argon2") {
+		t.Fatalf("user add --password-stdin: %v %q", err, out)
+	}
+	if !verify("pat@example.com", "first password") {
+		t.Error("the password given to user add does not verify")
+	}
+	if _, err = withStdin("second password\r\n", "user", "passwd", "--email", "pat@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if !verify("pat@example.com", "second password") || verify("pat@example.com", "first password") {
+		t.Error("user passwd did not replace the password")
+	}
+	for _, c := range []struct {
+		name, stdin string
+		args        []string
+	}{
+		{"too short", "short\n", []string{"user", "passwd", "--email", "pat@example.com", "--password-stdin"}},
+		{"empty", "", []string{"user", "passwd", "--email", "pat@example.com", "--password-stdin"}},
+		{"without --password-stdin", "long enough password\n", []string{"user", "passwd", "--email", "pat@example.com"}},
+		{"unknown user", "long enough password\n", []string{"user", "passwd", "--email", "nobody@example.com", "--password-stdin"}},
+		{"add with a short one", "short\n", []string{"user", "add", "--email", "q@example.com", "--name", "Q", "--password-stdin"}},
+	} {
+		if _, err := withStdin(c.stdin, c.args...); err == nil {
+			t.Errorf("%s: succeeded", c.name)
+		}
+	}
+	if !verify("pat@example.com", "second password") {
+		t.Error("a refused passwd changed the password")
 	}
 }

@@ -31,9 +31,7 @@ const shutdownGrace = 30 * time.Second
 
 // newWorker builds the ticket worker on c.
 func newWorker(c client.Client, db *gorm.DB, metrics *monitoring.Metrics) worker.Worker {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{
-		WorkerStopTimeout: shutdownGrace,
-	})
+	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions(shutdownGrace))
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	return w
 }
@@ -52,7 +50,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 		JWTSecret:     secret,
 		RatePerSecond: cfg.RatePerSecond,
 		RateBurst:     cfg.RateBurst,
-	}, models.NewStore(db), workflows.NewClient(tc), log, metrics, reg)
+	}, models.NewStore(db), workflows.NewClient(tc, models.NewStore(db)), log, metrics, reg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -62,6 +60,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	hs.RegisterOnShutdown(srv.Drain) // end the event streams, or Shutdown waits for them
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr().String())

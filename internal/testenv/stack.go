@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
 	"gorm.io/gorm"
@@ -61,6 +62,9 @@ type StackOptions struct {
 	Temporal client.Client
 	// DB overrides the database the API reads from.
 	DB *gorm.DB
+	// Interceptors wrap the worker's workflows (e.g. to make a workflow
+	// task fail at a chosen point).
+	Interceptors []interceptor.WorkerInterceptor
 	// StreamHeartbeat and StreamPoll tune the API's Server-Sent Events.
 	StreamHeartbeat time.Duration
 	StreamPoll      time.Duration
@@ -74,7 +78,9 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 	tc := ts.GetDefaultClient()
 	reg := prometheus.NewRegistry()
 	metrics := monitoring.NewMetrics(reg)
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	wopts := workflows.WorkerOptions(0)
+	wopts.Interceptors = opts.Interceptors
+	w := worker.New(tc, workflows.TaskQueue, wopts)
 	workflows.Register(w, activities.New(models.NewStore(db), metrics))
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -91,7 +97,7 @@ func NewStack(db *gorm.DB, ts *temporaltest.TestServer, opts StackOptions) (*Sta
 		JWTSecret: Secret, UpdateTimeout: opts.UpdateTimeout,
 		RatePerSecond: opts.RatePerSecond, RateBurst: opts.RateBurst,
 		StreamHeartbeat: opts.StreamHeartbeat, StreamPoll: opts.StreamPoll, TrustedProxies: opts.TrustedProxies,
-	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal), log, metrics, reg)
+	}, models.NewStore(apiDB), workflows.NewClient(apiTemporal, models.NewStore(apiDB)), log, metrics, reg)
 	h := srv.Handler()
 	router, err := SpecRouter()
 	if err != nil {

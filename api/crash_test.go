@@ -1,0 +1,189 @@
+package api_test
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/workflow"
+	"gorm.io/gorm"
+
+	"github.com/ticketd/ticketd/internal/testenv"
+	"github.com/ticketd/ticketd/models"
+	"github.com/ticketd/ticketd/workflows"
+)
+
+// failAfterCommit makes the workflow task that ran a CommitChange local
+// activity fail once the activity has returned, while armed: the change is
+// committed in the database but the task that committed it is lost, so its
+// update is run again from the last completed task.
+type failAfterCommit struct {
+	interceptor.WorkerInterceptorBase
+	armed    atomic.Int32 // tasks still to fail
+	injected atomic.Int32 // tasks failed
+}
+
+func (f *failAfterCommit) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &failAfterCommitInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, f: f}
+}
+
+type failAfterCommitInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	f *failAfterCommit
+}
+
+func (i *failAfterCommitInbound) Init(out interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&failAfterCommitOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: out}, f: i.f})
+}
+
+type failAfterCommitOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	f *failAfterCommit
+}
+
+func (o *failAfterCommitOutbound) ExecuteLocalActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	fut := o.Next.ExecuteLocalActivity(ctx, activityType, args...)
+	if activityType != workflows.ActivityCommitChange || workflow.IsReplaying(ctx) {
+		return fut
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if fut.Get(ctx, nil) != nil {
+			return
+		}
+		if o.f.armed.Add(-1) >= 0 {
+			o.f.injected.Add(1)
+			panic("injected: the workflow task fails after its change was committed")
+		}
+	})
+	return fut
+}
+
+// TestTaskFailedAfterCommitWritesOnce: a workflow task that fails after its
+// local activity committed the change is run again; the re-run finds the
+// commit by the update's ID instead of writing the change twice, and the
+// caller gets the change once.
+func TestTaskFailedAfterCommitWritesOnce(t *testing.T) {
+	d, err := testenv.NewDatabase("crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Drop() })
+	db, err := d.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeGorm(db) })
+	ts, err := testenv.NewTemporal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Stop)
+	inject := &failAfterCommit{}
+	st, err := testenv.NewStack(db, ts, testenv.StackOptions{Interceptors: []interceptor.WorkerInterceptor{inject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	cust, custTok := st.NewUser(t, models.RoleCustomer)
+	_, agentTok := st.NewUser(t, models.RoleAgent)
+
+	r := st.Do(t, "POST", "/api/v1/tickets", custTok, map[string]any{"subject": "Crashy", "description": "d"})
+	wantStatus(t, body(r.Body), r.Status, http.StatusCreated)
+	id := r.Map(t)["id"].(string)
+	before := readFaultState(t, db, cust.ID, id)
+
+	t.Run("one change", func(t *testing.T) {
+		inject.armed.Store(1)
+		r := st.Do(t, "POST", "/api/v1/tickets/"+id+"/replies", agentTok, map[string]any{"body": "once"})
+		wantStatus(t, body(r.Body), r.Status, http.StatusCreated)
+		if inject.injected.Load() != 1 {
+			t.Fatalf("injected %d task failures, want 1", inject.injected.Load())
+		}
+		got := readFaultState(t, db, cust.ID, id)
+		want := before
+		want.Replies++
+		want.Events++
+		want.Version++
+		if got != want {
+			t.Fatalf("after a task failed past its commit:\n got  %+v\n want %+v", got, want)
+		}
+		before = got
+	})
+
+	t.Run("concurrent changes", func(t *testing.T) {
+		// Several updates in flight while tasks fail after their commits:
+		// the re-runs may see the updates in another order, and find the
+		// stored ticket ahead of their copy.
+		inject.injected.Store(0)
+		inject.armed.Store(3)
+		const n = 8
+		var wg sync.WaitGroup
+		codes := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				r := st.Do(t, "POST", "/api/v1/tickets/"+id+"/replies", agentTok, map[string]any{"body": "concurrent " + string(rune('a'+i))})
+				codes[i] = r.Status
+			})
+		}
+		wg.Wait()
+		acked := 0
+		for i, c := range codes {
+			switch c {
+			case http.StatusCreated:
+				acked++
+			case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+			default:
+				t.Errorf("reply %d answered %d", i, c)
+			}
+		}
+		if inject.injected.Load() == 0 {
+			t.Fatal("no workflow task failed")
+		}
+		got := readFaultState(t, db, cust.ID, id)
+		var rows []models.Reply
+		if err := db.Where("ticket_id = ?", id).Find(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, r := range rows {
+			seen[r.Body]++
+		}
+		for b, c := range seen {
+			if c > 1 {
+				t.Errorf("reply %q stored %d times", b, c)
+			}
+		}
+		if int(got.Replies-before.Replies) < acked {
+			t.Errorf("%d replies acknowledged but %d stored", acked, got.Replies-before.Replies)
+		}
+		if got.Events != got.Version {
+			t.Errorf("events %d and version %d disagree: a change was lost or doubled", got.Events, got.Version)
+		}
+		requireGapless(t, db, id)
+
+		// The workflow and the database agree: the next change is one
+		// version on.
+		inject.armed.Store(0)
+		r := st.Do(t, "POST", "/api/v1/tickets/"+id+"/status", agentTok, map[string]any{"status": "open"})
+		wantStatus(t, body(r.Body), r.Status, http.StatusOK)
+		if v := int64(r.Map(t)["version"].(float64)); v != got.Version+1 {
+			t.Errorf("next change made version %d, want %d", v, got.Version+1)
+		}
+	})
+}
+
+// requireGapless checks a ticket's timeline runs 1..n without a gap.
+func requireGapless(t *testing.T, db *gorm.DB, id string) {
+	t.Helper()
+	var seqs []int64
+	if err := db.Model(&models.Event{}).Where("ticket_id = ?", id).Order("seq").Pluck("seq", &seqs).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("timeline of %s is not gapless: %v", id, seqs)
+		}
+	}
+}
