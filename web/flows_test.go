@@ -329,7 +329,7 @@ func TestInboxRendersAHundredRows(t *testing.T) {
 	p.waitText("main", "No tickets in this view")
 	type perf struct {
 		Ms, LongestTaskMs, Rows float64
-		Total               string
+		Total                   string
 	}
 	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := chromedp.Evaluate[chromedp.Void](`window.__long = 0; new PerformanceObserver(l => l.getEntries().forEach(e => { window.__long = Math.max(window.__long, e.duration); })).observe({type: "longtask"}); window.__t0 = performance.now();`)(ctx, tg)
