@@ -5,7 +5,7 @@ BIN := bin/ticketd
 TEST_DATABASE_URL ?=
 export TEST_DATABASE_URL
 
-.PHONY: help run build test test-race test-monitoring dashboards fuzz lint-openapi fmt lint bench clean
+.PHONY: help run build web-test test test-race test-monitoring dashboards fuzz lint-openapi fmt lint bench clean
 
 # The packages with concurrency run under the race detector in make test.
 RACE_PKGS := ./api/... ./workflows/... ./activities/... ./models/... ./cmd/...
@@ -17,13 +17,28 @@ help: ## list the targets
 run: build ## run everything locally: embedded Temporal + Web UI, SQLite, API (ticketd dev)
 	./$(BIN) dev
 
-build: ## build bin/ticketd
+build: web/dist/app/index.html ## build bin/ticketd with the web UI embedded
 	$(GO) build -o $(BIN) ./cmd/ticketd
 
-test: test-monitoring ## vet, format check and every test (real PostgreSQL + in-process Temporal)
+# The web UI is rebuilt only when its sources change; node_modules only when
+# the lock file does.
+WEB_SRC := $(shell find web/src web/public web/scripts -type f 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+web/dist/app/index.html: web/node_modules/.installed $(WEB_SRC)
+	cd web && npm run build
+	touch $@
+
+web-test: web/dist/app/index.html ## the web UI's checks: generated API types, type check, Vitest
+	cd web && npm run check-gen && npx tsc --noEmit && npx vitest run
+
+test: test-monitoring ## web UI checks, vet, format check and every test (real PostgreSQL + in-process Temporal)
 	@scripts/check-postgres.sh
 	@echo "== gofmt"; out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+	@echo "== web UI (npm ci and build when changed, API types, tsc, vitest)"; $(MAKE) --no-print-directory web-test
 	@echo "== go vet"; $(GO) vet ./...
 	@$(MAKE) --no-print-directory lint-openapi
 	@echo "== go test -race $(RACE_PKGS)"; $(GO) test -race -count=1 -timeout 60m $(RACE_PKGS)
@@ -64,4 +79,4 @@ bench: build ## latency and throughput figures on the dev stack (SQLite) and on 
 	@scripts/bench.sh
 
 clean: ## remove build output and the local data dir
-	rm -rf bin data
+	rm -rf bin data web/dist/app web/node_modules

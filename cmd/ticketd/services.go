@@ -21,6 +21,7 @@ import (
 	"github.com/ticketd/ticketd/api"
 	"github.com/ticketd/ticketd/models"
 	"github.com/ticketd/ticketd/monitoring"
+	"github.com/ticketd/ticketd/web"
 	"github.com/ticketd/ticketd/workflows"
 )
 
@@ -89,7 +90,7 @@ func serveAPI(ctx context.Context, cfg config, addr string, db *gorm.DB, tc clie
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	hs := newHTTPServer(srv.Handler(), cfg.Limits)
+	hs := newHTTPServer(web.Mount(srv.Handler(), web.New()), cfg.Limits)
 	hs.RegisterOnShutdown(srv.Drain) // end the event streams, or Shutdown waits for them
 	log.Info("api listening", "addr", ln.Addr().String())
 	if ready != nil {
