@@ -1302,9 +1302,18 @@ export interface components {
             /**
              * Format: int64
              * @description Number of tickets matching the filters, ignoring the cursor. Present only when the
-             *     request had `count=true`.
+             *     request had `count=true`. Exact when `total_exact` is `true`, otherwise an estimate.
              */
             total?: number;
+            /**
+             * @description Present with `total`. `true` when `total` is an exact count: always for up to 10,000
+             *     matches, and for any number of matches when the only filters are `status` and (for a
+             *     customer, always) `customer_id`, which are counted in the same transaction as every
+             *     change. `false` when more than 10,000 tickets match other filters on PostgreSQL: then
+             *     `total` is the query planner's estimate (at least 10,001). A count answers in
+             *     constant time (under 50 ms at a million tickets).
+             */
+            total_exact?: boolean;
         };
         /** @description A new ticket. */
         CreateTicketRequest: {
@@ -1875,7 +1884,7 @@ export interface components {
              * @description Identifies the kind of error, `urn:ticketd:problem:<slug>`.
              * @enum {string}
              */
-            type: "urn:ticketd:problem:invalid-request" | "urn:ticketd:problem:unauthorized" | "urn:ticketd:problem:forbidden" | "urn:ticketd:problem:not-found" | "urn:ticketd:problem:method-not-allowed" | "urn:ticketd:problem:invalid-transition" | "urn:ticketd:problem:ticket-closed" | "urn:ticketd:problem:conflict" | "urn:ticketd:problem:precondition-failed" | "urn:ticketd:problem:validation" | "urn:ticketd:problem:rate-limited" | "urn:ticketd:problem:unavailable" | "urn:ticketd:problem:internal";
+            type: "urn:ticketd:problem:invalid-request" | "urn:ticketd:problem:unauthorized" | "urn:ticketd:problem:forbidden" | "urn:ticketd:problem:not-found" | "urn:ticketd:problem:method-not-allowed" | "urn:ticketd:problem:invalid-transition" | "urn:ticketd:problem:ticket-closed" | "urn:ticketd:problem:conflict" | "urn:ticketd:problem:precondition-failed" | "urn:ticketd:problem:validation" | "urn:ticketd:problem:rate-limited" | "urn:ticketd:problem:unavailable" | "urn:ticketd:problem:internal" | "urn:ticketd:problem:too-large";
             /** @description Short, human-readable summary of the kind of error; the same for every occurrence of a `type`. */
             title: string;
             /** @description The HTTP status code. */
@@ -2198,6 +2207,32 @@ export interface components {
                 };
             };
         };
+        /**
+         * @description The request body is larger than the server's limit (1 MiB unless the operator set
+         *     `TICKETD_MAX_BODY_BYTES`). Nothing was read past the limit and nothing was written.
+         */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:ticketd:problem:too-large",
+                 *       "title": "Request body too large",
+                 *       "status": 413,
+                 *       "detail": "request body is larger than 1048576 bytes"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @enum {string} */
+                    type?: "urn:ticketd:problem:too-large";
+                    /** @enum {integer} */
+                    status?: 413;
+                };
+            };
+        };
         /** @description An unexpected error. Nothing about its cause is disclosed; quote `X-Request-ID`. */
         InternalError: {
             headers: {
@@ -2335,8 +2370,9 @@ export interface components {
         Cursor: string;
         /**
          * @description When `true`, the response also carries `total`, the number of tickets matching the
-         *     filters (ignoring `cursor` and `limit`). Counting costs an extra query; ask for it only
-         *     when you need it.
+         *     filters (ignoring `cursor` and `limit`), and `total_exact`, whether that number is exact
+         *     or an estimate (see `TicketList`). Counting costs an extra query; ask for it only when
+         *     you need it.
          */
         Count: boolean;
         /**
@@ -2466,6 +2502,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["LoginFailed"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2526,8 +2563,9 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /**
                  * @description When `true`, the response also carries `total`, the number of tickets matching the
-                 *     filters (ignoring `cursor` and `limit`). Counting costs an extra query; ask for it only
-                 *     when you need it.
+                 *     filters (ignoring `cursor` and `limit`), and `total_exact`, whether that number is exact
+                 *     or an estimate (see `TicketList`). Counting costs an extra query; ask for it only when
+                 *     you need it.
                  */
                 count?: components["parameters"]["Count"];
             };
@@ -2651,6 +2689,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2706,8 +2745,9 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /**
                  * @description When `true`, the response also carries `total`, the number of tickets matching the
-                 *     filters (ignoring `cursor` and `limit`). Counting costs an extra query; ask for it only
-                 *     when you need it.
+                 *     filters (ignoring `cursor` and `limit`), and `total_exact`, whether that number is exact
+                 *     or an estimate (see `TicketList`). Counting costs an extra query; ask for it only when
+                 *     you need it.
                  */
                 count?: components["parameters"]["Count"];
             };
@@ -2777,6 +2817,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketWithReplies"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
@@ -2827,6 +2868,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2864,6 +2906,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -2916,6 +2959,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -2961,6 +3005,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3005,6 +3050,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3110,6 +3156,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3154,6 +3201,7 @@ export interface operations {
                     "application/json": components["schemas"]["Reply"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
@@ -3312,6 +3360,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3410,6 +3459,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3449,7 +3499,19 @@ export interface operations {
                     /**
                      * @example {
                      *       "priority": "high",
-                     *       "calendar": null,
+                     *       "calendar": {
+                     *         "time_zone": "Europe/Berlin",
+                     *         "hours": [
+                     *           {
+                     *             "day": "mon",
+                     *             "open": "09:00",
+                     *             "close": "17:00"
+                     *           }
+                     *         ],
+                     *         "holidays": [
+                     *           "2026-12-25"
+                     *         ]
+                     *       },
                      *       "first_response": {
                      *         "target_seconds": 14400,
                      *         "due_at": "2026-03-01T13:30:00Z",
@@ -3498,6 +3560,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketSLA"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
@@ -3553,6 +3616,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3585,6 +3649,7 @@ export interface operations {
                     "application/json": components["schemas"]["SLAPolicyList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
@@ -3678,6 +3743,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3716,6 +3782,7 @@ export interface operations {
                     "application/json": components["schemas"]["LifecycleSettings"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
@@ -3761,6 +3828,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3793,6 +3861,7 @@ export interface operations {
                     "application/json": components["schemas"]["CategoryList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3839,6 +3908,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3877,6 +3947,7 @@ export interface operations {
                     "application/json": components["schemas"]["Category"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
@@ -3910,6 +3981,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3952,6 +4024,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4048,6 +4121,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4086,6 +4160,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4140,6 +4215,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4177,6 +4253,8 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getReadiness: {
@@ -4214,6 +4292,8 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
             /** @description At least one dependency is unreachable. */
             503: {
                 headers: {
@@ -4261,6 +4341,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getOpenApiSpec: {
@@ -4289,6 +4371,8 @@ export interface operations {
                     "application/yaml": Record<string, never>;
                 };
             };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
 }
