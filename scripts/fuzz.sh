@@ -23,7 +23,7 @@ while IFS=: read -r file target; do
 	start=$SECONDS
 	if $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -parallel "$PARALLEL" "$pkg" 2>&1 | tee "$log" | grep -v '^fuzz: elapsed' ; then :; fi
 	if grep -q '^ok' "$log"; then result=ok; else result=FAIL; status=1; fi
-	execs="$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')"
+	execs="$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}' || true)"
 	summary+=("$(printf '%-6s %-28s %-18s %10s execs %5ss' "$result" "$target" "$pkg" "${execs:-?}" "$((SECONDS - start))")")
 	tail -n 3 "$log" | grep -E '^(fuzz: elapsed|ok|FAIL|---)' || true
 	rm -f "$log"
