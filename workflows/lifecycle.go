@@ -773,34 +773,25 @@ func (w *lifecycle) configFor(ctx workflow.Context, fromCaller *activities.LoadS
 }
 
 // executeLocal runs a local activity within the caller's deadline, like
-// execute.
+// execute: the write path at the engine's floor commits changes this way.
 func (w *lifecycle) executeLocal(ctx workflow.Context, activity string, arg any) workflow.Future {
 	opts := workflow.LocalActivityOptions{
 		StartToCloseTimeout:    activityOptions.StartToCloseTimeout,
 		ScheduleToCloseTimeout: activityOptions.ScheduleToCloseTimeout,
 		RetryPolicy:            activityOptions.RetryPolicy,
 	}
-	if !w.deadline.IsZero() {
-		left := w.deadline.Sub(workflow.Now(ctx))
-		if left < minActivityTime {
-			f, set := workflow.NewFuture(ctx)
-			set.SetError(temporal.NewApplicationError("the request waited too long for its turn; nothing was changed", "Expired"))
-			return f
-		}
-		opts.ScheduleToCloseTimeout = min(opts.ScheduleToCloseTimeout, left)
-		opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, left)
+	left, ok := w.timeLeft(ctx)
+	if !ok {
+		return expired(ctx)
 	}
+	opts.ScheduleToCloseTimeout = min(opts.ScheduleToCloseTimeout, left)
+	opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, left)
 	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), activity, arg)
 }
 
-// execute runs an activity. Ticket changes are regular activities, not
-// local ones, on purpose: a regular activity is scheduled in the history
-// before it runs, so a retried change is always the same change. A local
-// activity runs before its workflow task completes; when concurrent updates
-// make the server refuse that completion, the task is retried with the
-// updates in another order, and a change already committed under a
-// sequence number would be mistaken for a different one (lost writes, seen
-// in TestConcurrentUpdatesLoseNothing).
+// execute runs a regular activity: SLA configuration reads, and every
+// change of runs recorded before the write path at the engine's floor
+// (see writePathChangeID).
 //
 // While a caller waits (w.deadline), the activity's timeouts end by the
 // caller's deadline: the caller answers 503 then, and a 503 must not be
@@ -808,17 +799,31 @@ func (w *lifecycle) executeLocal(ctx workflow.Context, activity string, arg any)
 // starts.
 func (w *lifecycle) execute(ctx workflow.Context, activity string, arg any) workflow.Future {
 	opts := activityOptions
-	if !w.deadline.IsZero() {
-		left := w.deadline.Sub(workflow.Now(ctx))
-		if left < minActivityTime {
-			f, set := workflow.NewFuture(ctx)
-			set.SetError(temporal.NewApplicationError("the request waited too long for its turn; nothing was changed", "Expired"))
-			return f
-		}
-		opts.ScheduleToCloseTimeout = min(opts.ScheduleToCloseTimeout, left)
-		opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, left)
+	left, ok := w.timeLeft(ctx)
+	if !ok {
+		return expired(ctx)
 	}
+	opts.ScheduleToCloseTimeout = min(opts.ScheduleToCloseTimeout, left)
+	opts.StartToCloseTimeout = min(opts.StartToCloseTimeout, left)
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, arg)
+}
+
+// timeLeft is how long an activity may run before the waiting caller's
+// deadline (the activity's own budget when nobody waits); ok is false when
+// that is too little to start one.
+func (w *lifecycle) timeLeft(ctx workflow.Context) (left time.Duration, ok bool) {
+	if w.deadline.IsZero() {
+		return activityOptions.ScheduleToCloseTimeout, true
+	}
+	left = w.deadline.Sub(workflow.Now(ctx))
+	return left, left >= minActivityTime
+}
+
+// expired is the outcome of an activity not started for lack of time.
+func expired(ctx workflow.Context) workflow.Future {
+	f, set := workflow.NewFuture(ctx)
+	set.SetError(temporal.NewApplicationError("the request waited too long for its turn; nothing was changed", "Expired"))
+	return f
 }
 
 // minActivityTime is the least time worth starting a change with.
