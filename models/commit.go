@@ -118,18 +118,9 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 				}
 				before = b
 			}
-			t := c.Ticket
-			if c.Delete {
-				t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
-			}
-			res := tx.Unscoped().Model(&Ticket{}).
-				Where("id = ? AND version = ?", t.ID, t.Version-1).
-				Select("*").Omit("id", "number", "created_at", "created_by").
-				Updates(&t)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected != 1 {
+			if ok, err := updateOnVersion(tx, c); err != nil {
+				return err
+			} else if !ok {
 				return errBehind
 			}
 		}
@@ -237,4 +228,18 @@ func (s *Store) SettleUpdate(ctx context.Context, ticketID, updateID string) (Se
 		return nil
 	})
 	return out, wrap(err, "settle update "+updateID+" of ticket "+ticketID)
+}
+
+// updateOnVersion stores c's ticket over the row at version
+// Ticket.Version-1 (compare-and-set) and reports whether that row was there.
+func updateOnVersion(tx *gorm.DB, c Change) (bool, error) {
+	t := c.Ticket
+	if c.Delete {
+		t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
+	}
+	res := tx.Unscoped().Model(&Ticket{}).
+		Where("id = ? AND version = ?", t.ID, t.Version-1).
+		Select("*").Omit("id", "number", "created_at", "created_by").
+		Updates(&t)
+	return res.RowsAffected == 1, res.Error
 }

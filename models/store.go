@@ -411,19 +411,10 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) (Ticket, bool, error)
 			return err
 		}
 		if !c.Create {
-			t := c.Ticket
-			if c.Delete {
-				t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
-			}
-			res := tx.Unscoped().Model(&Ticket{}).
-				Where("id = ? AND version = ?", t.ID, t.Version-1).
-				Select("*").Omit("id", "number", "created_at", "created_by").
-				Updates(&t)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected != 1 {
-				return fmt.Errorf("ticket %s is not at version %d: %w", t.ID, t.Version-1, ErrConflict)
+			if ok, err := updateOnVersion(tx, c); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("ticket %s is not at version %d: %w", c.Ticket.ID, c.Ticket.Version-1, ErrConflict)
 			}
 		}
 		if c.Reply != nil {
