@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/workflow"
@@ -65,27 +69,9 @@ func (o *failAfterCommitOutbound) ExecuteLocalActivity(ctx workflow.Context, act
 // commit by the update's ID instead of writing the change twice, and the
 // caller gets the change once.
 func TestTaskFailedAfterCommitWritesOnce(t *testing.T) {
-	d, err := testenv.NewDatabase("crash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop() })
-	db, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeGorm(db) })
-	ts, err := testenv.NewTemporal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Stop)
 	inject := &failAfterCommit{}
-	st, err := testenv.NewStack(db, ts, testenv.StackOptions{Interceptors: []interceptor.WorkerInterceptor{inject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
+	st := newCrashStack(t, testenv.StackOptions{Interceptors: []interceptor.WorkerInterceptor{inject}})
+	db := st.DB
 	cust, custTok := st.NewUser(t, models.RoleCustomer)
 	_, agentTok := st.NewUser(t, models.RoleAgent)
 
@@ -185,5 +171,99 @@ func requireGapless(t *testing.T, db *gorm.DB, id string) {
 		if s != int64(i+1) {
 			t.Fatalf("timeline of %s is not gapless: %v", id, seqs)
 		}
+	}
+}
+
+// newCrashStack is a stack on a database and a Temporal server of its own.
+func newCrashStack(t *testing.T, opts testenv.StackOptions) *testenv.Stack {
+	t.Helper()
+	d, err := testenv.NewDatabase("crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Drop() })
+	db, err := d.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeGorm(db) })
+	ts, err := testenv.NewTemporal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Stop)
+	st, err := testenv.NewStack(db, ts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// TestRefusedUpdateThatCommittedAnswersTheCommit: an update whose task
+// committed it and was then lost can be run again after another update
+// has made the workflow adopt the stored ticket, which already holds the
+// update's change. The workflow then refuses it (in_progress to
+// in_progress); the caller must get the commit, not the refusal.
+func TestRefusedUpdateThatCommittedAnswersTheCommit(t *testing.T) {
+	st := newCrashStack(t, testenv.StackOptions{})
+	agent, agentTok := st.NewUser(t, models.RoleAgent)
+	_, custTok := st.NewUser(t, models.RoleCustomer)
+	r := st.Do(t, "POST", "/api/v1/tickets", custTok, map[string]any{"subject": "Lost task", "description": "d"})
+	wantStatus(t, body(r.Body), r.Status, http.StatusCreated)
+	id := r.Map(t)["id"].(string)
+	ctx := t.Context()
+
+	// The lost task's commit: update "lost" moved the ticket to in_progress.
+	tk, err := st.Store.GetTicket(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lastSeq int64
+	if err := st.DB.Model(&models.Event{}).Where("ticket_id = ?", id).Select("max(seq)").Scan(&lastSeq).Error; err != nil {
+		t.Fatal(err)
+	}
+	next := tk
+	next.SLA = tk.SLA.Clone()
+	next.Version++
+	next.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	next.UpdatedBy = agent.ID
+	next.Status = models.StatusInProgress
+	ev := models.Event{ID: uuid.NewString(), TicketID: id, Seq: lastSeq + 1, Type: models.EventStatusChanged, ActorID: agent.ID,
+		Data: models.EventData{"from": tk.Status, "to": models.StatusInProgress, "reason": "lost"}, CreatedAt: next.UpdatedAt}
+	if _, err := st.Store.Commit(ctx, models.Change{Ticket: next, Events: []models.Event{ev}, UpdateID: "lost", Prior: &tk}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another update finds the stored ticket ahead and adopts it.
+	r = st.Do(t, "POST", "/api/v1/tickets/"+id+"/replies", agentTok, map[string]any{"body": "meanwhile"})
+	wantStatus(t, body(r.Body), r.Status, http.StatusCreated)
+
+	// The lost update, run again, is refused by the workflow, and answered
+	// with its commit.
+	c := workflows.NewClient(st.Temporal, st.Store)
+	res, err := c.UpdateWithID(ctx, id, "lost", workflows.UpdateChangeStatus, workflows.StatusRequest{
+		Actor: workflows.Actor{ID: agent.ID, Role: models.RoleAgent}, Status: models.StatusInProgress, Reason: "lost"})
+	if err != nil {
+		t.Fatalf("the committed update was answered %v", err)
+	}
+	if res.Ticket.Status != models.StatusInProgress || res.Ticket.Version != next.Version+1 {
+		t.Errorf("answered status %s version %d, want in_progress at version %d", res.Ticket.Status, res.Ticket.Version, next.Version+1)
+	}
+	var changes int64
+	if err := st.DB.Model(&models.Event{}).Where("ticket_id = ? AND type = ?", id, models.EventStatusChanged).Count(&changes).Error; err != nil {
+		t.Fatal(err)
+	}
+	if changes != 1 {
+		t.Errorf("%d status changes stored, want 1", changes)
+	}
+
+	// A refusal of an update that never committed stays a refusal, and
+	// fences the update.
+	_, err = c.UpdateWithID(ctx, id, "refused", workflows.UpdateChangeStatus, workflows.StatusRequest{
+		Actor: workflows.Actor{ID: agent.ID, Role: models.RoleAgent}, Status: models.StatusInProgress})
+	var trans *models.TransitionError
+	if !errors.As(err, &trans) {
+		t.Errorf("in_progress to in_progress answered %v, want a transition error", err)
 	}
 }

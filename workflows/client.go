@@ -93,7 +93,12 @@ func (c *Client) Create(ctx context.Context, in CreateInput) (UpdateResult, erro
 // Update sends one change to a ticket's workflow and waits for the stored
 // result.
 func (c *Client) Update(ctx context.Context, ticketID, update string, arg any) (UpdateResult, error) {
-	updateID := uuid.NewString()
+	return c.UpdateWithID(ctx, ticketID, uuid.NewString(), update, arg)
+}
+
+// UpdateWithID is Update under an update ID of the caller's choosing: the
+// same ID sent again is the same update, answered once.
+func (c *Client) UpdateWithID(ctx context.Context, ticketID, updateID, update string, arg any) (UpdateResult, error) {
 	h, err := c.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		UpdateID:     updateID,
 		WorkflowID:   WorkflowID(ticketID),
@@ -111,14 +116,16 @@ func (c *Client) Update(ctx context.Context, ticketID, update string, arg any) (
 	return res, nil
 }
 
-// settle answers for an update that failed with err. A failure Temporal
-// reported (the update was refused, the workflow has ended, the server
-// refused more work) says nothing was written. Any other (a timeout, a lost
-// connection, a workflow not ready) leaves the outcome unknown: the update
-// may have committed, or may still. Then the update is settled by its ID in
-// the database: a committed change is the answer; otherwise the update is
-// fenced so that it can never commit, and the caller gets the error (503:
-// nothing was written).
+// settle answers for an update that failed with err. A few failures say
+// for sure that the update never reached the workflow (the server refused
+// more work, or the request itself). Any other leaves room for a commit:
+// a timeout or a lost connection says nothing, and even a refusal may come
+// from a workflow whose task committed the update and was then lost, so
+// that the update, run again after another one's, was checked against a
+// state it had already changed. Then the update is settled by its ID in the
+// database: a committed change is the answer; otherwise the update is
+// fenced so that it can never commit, and the caller gets err (for a
+// timeout, 503: nothing was written).
 func (c *Client) settle(ctx context.Context, ticketID, updateID string, err error) (UpdateResult, error) {
 	if c.outcomes == nil || knownOutcome(err) {
 		return UpdateResult{}, translate(err)
@@ -141,17 +148,15 @@ func (c *Client) settle(ctx context.Context, ticketID, updateID string, err erro
 	}
 }
 
-// knownOutcome says whether err tells for sure what became of an update.
+// knownOutcome says whether err tells for sure that the update was never
+// run, so that nothing can have been committed.
 func knownOutcome(err error) bool {
 	var (
-		app      *temporal.ApplicationError
-		notFound *serviceerror.NotFound
-		busy     *serviceerror.ResourceExhausted
-		started  *serviceerror.WorkflowExecutionAlreadyStarted
-		invalid  *serviceerror.InvalidArgument
+		busy    *serviceerror.ResourceExhausted
+		started *serviceerror.WorkflowExecutionAlreadyStarted
+		invalid *serviceerror.InvalidArgument
 	)
-	return errors.As(err, &app) || errors.As(err, &notFound) || errors.As(err, &busy) ||
-		errors.As(err, &started) || errors.As(err, &invalid)
+	return errors.As(err, &busy) || errors.As(err, &started) || errors.As(err, &invalid)
 }
 
 // Ping checks the Temporal frontend answers.
