@@ -166,7 +166,16 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 		// A laptop does not need 128k cached workflow executions.
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 1024,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 512,
+		// The history service's task queues start 512 workers each (and 640
+		// for replication, which one cluster never uses): 2,000 idle
+		// goroutines and 15 MB of stacks. Every task ends on the one SQLite
+		// connection, so 16 workers keep it as busy as 512.
+		dynamicconfig.TimerProcessorSchedulerWorkerCount.Key():                  16,
+		dynamicconfig.TransferProcessorSchedulerWorkerCount.Key():               16,
+		dynamicconfig.VisibilityProcessorSchedulerWorkerCount.Key():             16,
+		dynamicconfig.ReplicationProcessorSchedulerWorkerCount.Key():            1,
+		dynamicconfig.ReplicationLowPriorityProcessorSchedulerWorkerCount.Key(): 1,
 		// Workflow Updates (ticketd writes every change through one) and
 		// Update-with-Start. Both are on by default in this server version;
 		// they are set so that a changed default cannot silently break the dev

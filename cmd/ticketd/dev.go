@@ -168,8 +168,9 @@ func tokenVar(email string) string {
 const devMemoryLimit = 200 << 20
 
 // devWorkflowCache bounds the ticket workflows the dev worker keeps in
-// memory between their tasks (the SDK's default is 10,000).
-const devWorkflowCache = 1000
+// memory between their tasks (the SDK's default is 10,000); a ticket out of
+// the cache replays its history at its next change.
+const devWorkflowCache = 256
 
 func limitDevMemory(getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
