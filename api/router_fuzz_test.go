@@ -160,10 +160,11 @@ func FuzzRouter(f *testing.F) {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		// Streams (Server-Sent Events) answer until the client leaves:
-		// leave after a second; everything else gets a change's budget.
+		// leave once the headers and first events are out; everything else
+		// gets a change's budget.
 		budget := 20 * time.Second
 		if strings.Contains(req.URL.Path, "stream") {
-			budget = time.Second
+			budget = 100 * time.Millisecond
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		defer cancel()
