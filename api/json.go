@@ -26,7 +26,7 @@ func decode(c *gin.Context, dst any) error {
 	if err != nil {
 		return decodeError(err)
 	}
-	trimmed := bytes.TrimSpace(raw)
+	trimmed := trimJSONSpace(raw)
 	if len(trimmed) == 0 {
 		return decodeError(io.EOF)
 	}
@@ -38,12 +38,23 @@ func decode(c *gin.Context, dst any) error {
 		return decodeError(err)
 	}
 	for name, v := range fields {
-		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) && !nullable(dst, name) {
+		optional, known := topField(dst, name)
+		if !known {
+			// encoding/json would take "Subject" or "nAme" for a field;
+			// the contract's names are exact.
+			return badRequestf("unknown field %q", name)
+		}
+		if bytes.Equal(trimJSONSpace(v), []byte("null")) && !optional {
 			return decodeError(&nullError{field: name})
 		}
 	}
 	return strictUnmarshal(trimmed, dst)
 }
+
+// trimJSONSpace trims the four characters JSON counts as whitespace:
+// bytes.TrimSpace would also take a vertical tab or a form feed, which make
+// a body invalid JSON.
+func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 
 func strictUnmarshal(b []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -57,25 +68,25 @@ func strictUnmarshal(b []byte, dst any) error {
 	return nil
 }
 
-// nullable reports whether the field of dst named name in JSON accepts
-// null: only Optional fields do. Unknown names are left to the strict
-// decoder.
-func nullable(dst any, name string) bool {
+// topField looks up the field of dst whose JSON name is exactly name, and
+// reports whether it is known and whether it accepts null (only Optional
+// fields do). A dst that is not a struct knows every name.
+func topField(dst any, name string) (optional, known bool) {
 	t := reflect.TypeOf(dst)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct {
-		return true
+		return true, true
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if tag == name {
-			return strings.HasPrefix(f.Type.Name(), "Optional[")
+			return strings.HasPrefix(f.Type.Name(), "Optional["), true
 		}
 	}
-	return true
+	return false, false
 }
 
 func decodeError(err error) error {
@@ -138,7 +149,7 @@ type Optional[T any] struct {
 // strictly as the body around it.
 func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+	if bytes.Equal(trimJSONSpace(b), []byte("null")) {
 		o.Null = true
 		return nil
 	}
