@@ -177,21 +177,8 @@ func requireGapless(t *testing.T, db *gorm.DB, id string) {
 // newCrashStack is a stack on a database and a Temporal server of its own.
 func newCrashStack(t *testing.T, opts testenv.StackOptions) *testenv.Stack {
 	t.Helper()
-	d, err := testenv.NewDatabase("crash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop() })
-	db, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeGorm(db) })
-	ts, err := testenv.NewTemporal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Stop)
+	_, db := testenv.Postgres(t, "crash")
+	ts := testenv.Temporal(t)
 	st, err := testenv.NewStack(db, ts, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -58,25 +58,8 @@ type crashEnv struct {
 
 func newCrashEnv(t *testing.T) *crashEnv {
 	t.Helper()
-	d, err := testenv.NewDatabase("crash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop() })
-	db, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sql, err := db.DB(); err == nil {
-			_ = sql.Close()
-		}
-	})
-	ts, err := testenv.NewTemporal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Stop)
+	d, db := testenv.Postgres(t, "crash")
+	ts := testenv.Temporal(t)
 	e := &crashEnv{db: db, apiAddr: freeAddr(t), logDir: t.TempDir()}
 	e.env = append(os.Environ(),
 		"DATABASE_URL="+d.DSN,

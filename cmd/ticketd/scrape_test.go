@@ -54,21 +54,8 @@ func TestRealScrape(t *testing.T) {
 	t.Logf("checking %d dashboard file(s) and %d rule file(s)", len(dashboards), len(rules))
 
 	// The stack: PostgreSQL, Temporal, serve and worker.
-	d, err := testenv.NewDatabase("scrape")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop() })
-	db, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeDB(db)
-	ts, err := testenv.NewTemporal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Stop()
+	d, db := testenv.Postgres(t, "scrape")
+	ts := testenv.Temporal(t)
 
 	secret := "scrape-test-secret-scrape-test-secret"
 	apiAddr, workerAddr := freeAddr(t), freeAddr(t)
