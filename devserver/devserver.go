@@ -29,8 +29,12 @@ const (
 	DefaultUIAddr = "127.0.0.1:8233"
 	// DefaultNamespace is used when Config.Namespace is empty.
 	DefaultNamespace = "default"
-	// DBFile is the name of the SQLite file inside Config.DataDir.
+	// DBFile is the name of the SQLite file inside Config.DataDir that holds
+	// Temporal's state.
 	DBFile = "temporal.db"
+	// VisibilityDBFile holds the visibility records (what Temporal UI lists
+	// and searches) next to DBFile; see visibilityPath.
+	VisibilityDBFile = "temporal-visibility.db"
 
 	// retention is how long closed workflow executions are kept in a
 	// namespace this package creates.
@@ -43,9 +47,10 @@ const (
 
 // Config for Start.
 type Config struct {
-	// DataDir holds the SQLite database (DataDir/temporal.db) with Temporal's
-	// state and visibility records, so namespaces, workflows and their
-	// histories survive a restart. It is created if missing. Required.
+	// DataDir holds the SQLite databases (DataDir/temporal.db with Temporal's
+	// state, DataDir/temporal-visibility.db with its visibility records), so
+	// namespaces, workflows and their histories survive a restart. It is
+	// created if missing. Required.
 	DataDir string
 	// FrontendAddr is the host:port of the gRPC frontend; DefaultFrontendAddr
 	// if empty. The host must be a loopback IP (or "localhost"); port 0 picks
@@ -122,6 +127,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		// The SQLite plugin puts the path into a file: URI unescaped.
 		return nil, fmt.Errorf("devserver: data dir %q must not contain '?' or '#'", dataDir)
 	}
+	visPath, err := visibilityPath(dbPath, filepath.Join(dataDir, VisibilityDBFile))
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	// The visibility file first: see visibilityPath.
+	visCfg := sqliteConfig(visPath)
+	if err := ensureSchema(visCfg, visPath); err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
 	sqlCfg := sqliteConfig(dbPath)
 	if err := ensureSchema(sqlCfg, dbPath); err != nil {
 		return nil, fmt.Errorf("devserver: %w", err)
@@ -133,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		logLevel:         new(slog.LevelVar),
 	}
 	s.logLevel.Set(slog.LevelWarn)
-	srv, err := newTemporal(ports, sqlCfg, newServerLogger(cfg.Logger, s.logLevel))
+	srv, err := newTemporal(ports, sqlCfg, visCfg, newServerLogger(cfg.Logger, s.logLevel))
 	if err != nil {
 		return nil, fmt.Errorf("devserver: %w", err)
 	}

@@ -3,9 +3,12 @@ package devserver_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +136,14 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	t.Run("visibility in its own file", func(t *testing.T) {
+		checkListed(ctx, t, c, runID)
+		for f, want := range map[string]int{devserver.DBFile: 0, devserver.VisibilityDBFile: 1} {
+			if got := visibilityRows(ctx, t, filepath.Join(cfg.DataDir, f)); got != want {
+				t.Errorf("%s holds %d visibility records of the workflow, want %d", f, got, want)
+			}
+		}
+	})
 
 	closeClient()
 	if err := first.Stop(); err != nil {
@@ -171,6 +182,9 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 			t.Errorf("search attribute TicketStatus = %q (%v), want %q", status, err, "new")
 		}
 	})
+	t.Run("visibility kept", func(t *testing.T) {
+		checkListed(ctx, t, c, runID)
+	})
 	t.Run("history kept", func(t *testing.T) {
 		var updates int
 		iter := c.GetWorkflowHistory(ctx, testWorkflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -187,6 +201,44 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 			t.Errorf("history has %d completed updates, want 1", updates)
 		}
 	})
+}
+
+// checkListed waits until a visibility query by search attribute, what
+// Temporal UI runs, finds the test workflow's run.
+func checkListed(ctx context.Context, t *testing.T, c client.Client, runID string) {
+	t.Helper()
+	query := fmt.Sprintf("WorkflowId = '%s' AND TicketStatus = 'new'", testWorkflowID)
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		for _, e := range resp.GetExecutions() {
+			if e.GetExecution().GetRunId() == runID {
+				return
+			}
+		}
+		last = fmt.Sprintf("%d executions, none is run %s", len(resp.GetExecutions()), runID)
+	}
+	t.Fatalf("list %q: %s", query, last)
+}
+
+// visibilityRows counts the test workflow's visibility records in the SQLite
+// file at path (read-only, beside the running server: WAL allows it).
+func visibilityRows(ctx context.Context, t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM executions_visibility WHERE workflow_id = ?", testWorkflowID).Scan(&n); err != nil {
+		t.Fatalf("count visibility records in %s: %v", path, err)
+	}
+	return n
 }
 
 func TestStartRejectsBadConfig(t *testing.T) {

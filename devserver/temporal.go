@@ -21,8 +21,9 @@ import (
 )
 
 const (
-	clusterName = "active"
-	storeName   = "sqlite-default"
+	clusterName         = "active"
+	storeName           = "sqlite-default"
+	visibilityStoreName = "sqlite-visibility"
 )
 
 // servicePorts are the gRPC ports of the four Temporal services and the
@@ -37,8 +38,8 @@ func (p servicePorts) addr(port int) string {
 	return net.JoinHostPort(p.ip, strconv.Itoa(port))
 }
 
-// sqliteConfig is the one SQLite store that holds both Temporal's state and
-// its visibility records.
+// sqliteConfig is a SQLite store of the embedded server: Temporal's state,
+// or its visibility records (see visibilityPath).
 func sqliteConfig(dbPath string) *config.SQL {
 	return &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
@@ -50,6 +51,31 @@ func sqliteConfig(dbPath string) *config.SQL {
 		// nothing committed (only an OS crash or power loss could).
 		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000"},
 	}
+}
+
+// visibilityPath is the SQLite file for visibility records: their own file
+// (vis), or db for a data dir made before they had one, whose records are
+// there. A file of its own has its own connection: the history service
+// writes a visibility record after every change of search attributes (each
+// ticket status change), and the SQLite plugin parses that wide REPLACE
+// statement anew each time; on the shared connection every workflow task
+// waited behind it.
+//
+// A new data dir gets vis before db, so that a first start cut off between
+// the two still finds a new layout on the next start.
+func visibilityPath(db, vis string) (string, error) {
+	for _, f := range []string{vis, db} {
+		_, err := os.Stat(f)
+		switch {
+		case err == nil && f == vis:
+			return vis, nil
+		case err == nil:
+			return db, nil // an earlier layout: one file
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("check database file: %w", err)
+		}
+	}
+	return vis, nil
 }
 
 // ensureSchema creates Temporal's tables on the first start and leaves an
@@ -93,7 +119,7 @@ func ensureSchema(sqlCfg *config.SQL, dbPath string) error {
 
 // serverConfig is the static configuration of a single-node cluster with all
 // services in this process, bound to loopback.
-func serverConfig(ports servicePorts, sqlCfg *config.SQL) *config.Config {
+func serverConfig(ports servicePorts, sqlCfg, visCfg *config.SQL) *config.Config {
 	frontend := ports.addr(ports.frontend)
 	service := func(port int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: ports.ip}}
@@ -111,6 +137,10 @@ func serverConfig(ports servicePorts, sqlCfg *config.SQL) *config.Config {
 		VisibilityStore:  storeName,
 		NumHistoryShards: 1,
 		DataStores:       map[string]config.DataStore{storeName: {SQL: sqlCfg}},
+	}
+	if visCfg.DatabaseName != sqlCfg.DatabaseName {
+		c.Persistence.VisibilityStore = visibilityStoreName
+		c.Persistence.DataStores[visibilityStoreName] = config.DataStore{SQL: visCfg}
 	}
 	c.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
@@ -189,11 +219,11 @@ func dynamicConfig() dynamicconfig.StaticClient {
 // newTemporal builds (without starting) a Temporal server running all four
 // services in this process. Static membership replaces ringpop: with every
 // service in one process there is nothing to discover, and no gossip ports.
-func newTemporal(ports servicePorts, sqlCfg *config.SQL, logger log.Logger) (temporal.Server, error) {
+func newTemporal(ports servicePorts, sqlCfg, visCfg *config.SQL, logger log.Logger) (temporal.Server, error) {
 	host := func(port int) static.Hosts { return static.SingleLocalHost(ports.addr(port)) }
 	noopClaimMapper := authorization.NewNoopClaimMapper()
 	srv, err := temporal.NewServer(
-		temporal.WithConfig(serverConfig(ports, sqlCfg)),
+		temporal.WithConfig(serverConfig(ports, sqlCfg, visCfg)),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
 			primitives.FrontendService: host(ports.frontend),

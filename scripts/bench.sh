@@ -16,7 +16,8 @@
 # BENCH_TIMEOUT per request (30s), BENCH_JSON=1 for JSON instead of tables,
 # BENCH_FLOOR_ROUNDS (6) and BENCH_FLOOR_BATCH (10 requests per client) of
 # the comparison with no-op updates on the same engine, BENCH_FLOOR_ONLY=1 to
-# run only that comparison.
+# run only that comparison, BENCH_TICKETD (bin/ticketd) to measure another
+# build of ticketd with this loadgen, for example an earlier commit's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,7 @@ duration="${BENCH_DURATION:-40s}"
 timeout="${BENCH_TIMEOUT:-30s}"
 floor_rounds="${BENCH_FLOOR_ROUNDS:-6}"
 floor_batch="${BENCH_FLOOR_BATCH:-10}"
+ticketd="${BENCH_TICKETD:-bin/ticketd}"
 admin_url="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}"
 
 say() { echo "bench: $*" >&2; }
@@ -150,8 +152,8 @@ bench() {
 		TICKETD_RATE_LIMIT=0 LOG_LEVEL=warn)
 	if [ -n "$db_url" ]; then envs+=("DATABASE_URL=$db_url"); fi
 
-	say "$stack: starting bin/ticketd dev (data $data, API $base, Temporal 127.0.0.1:$temporal_port, UI 127.0.0.1:$ui_port)"
-	env "${envs[@]}" bin/ticketd dev --data-dir "$data" --http-addr "127.0.0.1:$http_port" \
+	say "$stack: starting $ticketd dev (data $data, API $base, Temporal 127.0.0.1:$temporal_port, UI 127.0.0.1:$ui_port)"
+	env "${envs[@]}" "$ticketd" dev --data-dir "$data" --http-addr "127.0.0.1:$http_port" \
 		--temporal-addr "127.0.0.1:$temporal_port" --ui-addr "127.0.0.1:$ui_port" \
 		>"$data/stdout.log" 2>"$log" &
 	pid=$!
@@ -176,11 +178,11 @@ bench() {
 	# dev creates the demo users right after it starts listening.
 	local customer_token="" agent_token=""
 	started=$SECONDS
-	until customer_token="$(env "${envs[@]}" bin/ticketd token --data-dir "$data" --email customer@example.com 2>/dev/null)" &&
-		agent_token="$(env "${envs[@]}" bin/ticketd token --data-dir "$data" --email agent@example.com 2>/dev/null)"; do
+	until customer_token="$(env "${envs[@]}" "$ticketd" token --data-dir "$data" --email customer@example.com 2>/dev/null)" &&
+		agent_token="$(env "${envs[@]}" "$ticketd" token --data-dir "$data" --email agent@example.com 2>/dev/null)"; do
 		if ((SECONDS - started > 60)); then
 			say "$stack: no demo-user tokens after 60s:"
-			env "${envs[@]}" bin/ticketd token --data-dir "$data" --email customer@example.com >&2 || true
+			env "${envs[@]}" "$ticketd" token --data-dir "$data" --email customer@example.com >&2 || true
 			return 1
 		fi
 		sleep 1
@@ -207,9 +209,9 @@ bench() {
 	return "$rc"
 }
 
-if [ ! -x bin/ticketd ]; then
-	say "building bin/ticketd"
-	go build -o bin/ticketd ./cmd/ticketd
+if [ ! -x "$ticketd" ]; then
+	say "building $ticketd"
+	go build -o "$ticketd" ./cmd/ticketd
 fi
 say "building bin/loadgen"
 go build -o bin/loadgen ./cmd/loadgen
@@ -222,13 +224,13 @@ status=0
 for stack in $stacks; do
 	case "$stack" in
 	sqlite)
-		bench "(A) dev stack: bin/ticketd dev, embedded Temporal + SQLite, $clients clients" sqlite "" || status=1
+		bench "(A) dev stack: $ticketd dev, embedded Temporal + SQLite, $clients clients" sqlite "" || status=1
 		stop_ticketd
 		;;
 	postgres)
 		db_name="ticketd_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
 		pg_admin "CREATE DATABASE $db_name"
-		bench "(B) bin/ticketd dev, DATABASE_URL on PostgreSQL (database $db_name; the embedded Temporal keeps SQLite), $clients clients" \
+		bench "(B) $ticketd dev, DATABASE_URL on PostgreSQL (database $db_name; the embedded Temporal keeps SQLite), $clients clients" \
 			postgres "$(with_db "$admin_url" "$db_name")" || status=1
 		stop_ticketd
 		pg_admin "DROP DATABASE IF EXISTS $db_name WITH (FORCE)"
