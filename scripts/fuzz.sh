@@ -4,7 +4,8 @@
 # loops. New interesting inputs stay in the build cache; failing inputs
 # are written to the package's testdata/fuzz/<Target>/ (commit them with
 # the fix: they become regression tests that every `go test` runs).
-#   FUZZTIME=3s scripts/fuzz.sh            # what make test does
+#   FUZZTIME=100x scripts/fuzz.sh          # what make test does: 100 executions
+#   FUZZTIME=3s scripts/fuzz.sh            # 3 s each (the warm-up counts)
 #   FUZZTIME=10m scripts/fuzz.sh FuzzRouter  # one target, longer
 set -euo pipefail
 cd "$(dirname "$0")/.."
