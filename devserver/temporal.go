@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
@@ -206,6 +207,13 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.VisibilityProcessorSchedulerWorkerCount.Key():             16,
 		dynamicconfig.ReplicationProcessorSchedulerWorkerCount.Key():            1,
 		dynamicconfig.ReplicationLowPriorityProcessorSchedulerWorkerCount.Key(): 1,
+		// The history service keeps every task its queues ran until the
+		// next checkpoint (30 s by default): on one shard, every task of the
+		// last 30 s. A checkpoint every 5 s keeps a sixth of them (RSS after
+		// the benchmark: 265 MB instead of 284-288 MB).
+		dynamicconfig.TransferProcessorUpdateAckInterval.Key():   5 * time.Second,
+		dynamicconfig.TimerProcessorUpdateAckInterval.Key():      5 * time.Second,
+		dynamicconfig.VisibilityProcessorUpdateAckInterval.Key(): 5 * time.Second,
 		// Workflow Updates (ticketd writes every change through one) and
 		// Update-with-Start. Both are on by default in this server version;
 		// they are set so that a changed default cannot silently break the dev
