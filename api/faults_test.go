@@ -195,22 +195,8 @@ func wantUnavailable(t *testing.T, what string, r *testenv.Response) {
 // write nothing, and /readyz says which one; once it is back, the same
 // requests succeed with nothing restarted.
 func TestDependencyFaults(t *testing.T) {
-	d, err := testenv.NewDatabase("faults")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop() })
-	direct, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeGorm(direct) })
-
-	ts, err := testenv.NewTemporal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Stop)
+	d, direct := testenv.Postgres(t, "faults")
+	ts := testenv.Temporal(t)
 
 	u, err := url.Parse(d.DSN)
 	if err != nil {

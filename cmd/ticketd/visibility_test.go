@@ -25,21 +25,8 @@ func TestSupportLeadViews(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real Temporal server: not in -short")
 	}
-	d, err := testenv.NewDatabase("views")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop() })
-	db, err := d.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeDB(db)
-	ts, err := testenv.NewTemporal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Stop()
+	_, db := testenv.Postgres(t, "views")
+	ts := testenv.Temporal(t)
 	stack, err := testenv.NewStack(db, ts, testenv.StackOptions{})
 	if err != nil {
 		t.Fatal(err)
