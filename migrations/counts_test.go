@@ -1,6 +1,7 @@
 package migrations_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,9 +11,10 @@ import (
 	"github.com/ticketd/ticketd/models"
 )
 
-// TestTicketCountsBackfill: 0006_ticket_counts fills the counters from the
-// tickets stored before it, leaving out the soft-deleted ones, and its
-// rollback drops them.
+// TestTicketCountsBackfill: 0006_ticket_counts and then
+// 0008_ticket_counts_by_priority fill the counters from the tickets stored
+// before them, leaving out the soft-deleted ones; rolling 0008 back leaves
+// 0006's counters, filled, and rolling 0006 back drops them.
 func TestTicketCountsBackfill(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
@@ -33,17 +35,20 @@ func TestTicketCountsBackfill(t *testing.T) {
 				}
 				customers = append(customers, u)
 			}
-			// customer 0: 3 new, 2 closed (one of them deleted); customer 1: 1 open.
+			// customer 0: 3 new (2 urgent), 2 closed (one of them deleted);
+			// customer 1: 1 open (urgent).
 			rows := []struct {
-				cust    int
-				status  models.Status
-				deleted bool
-			}{{0, models.StatusNew, false}, {0, models.StatusNew, false}, {0, models.StatusNew, false},
-				{0, models.StatusClosed, false}, {0, models.StatusClosed, true}, {1, models.StatusOpen, false}}
+				cust     int
+				status   models.Status
+				priority models.Priority
+				deleted  bool
+			}{{0, models.StatusNew, models.PriorityUrgent, false}, {0, models.StatusNew, models.PriorityUrgent, false},
+				{0, models.StatusNew, models.PriorityNormal, false}, {0, models.StatusClosed, models.PriorityNormal, false},
+				{0, models.StatusClosed, models.PriorityUrgent, true}, {1, models.StatusOpen, models.PriorityUrgent, false}}
 			for i, r := range rows {
 				c := customers[r.cust]
 				tk := models.Ticket{ID: uuid.NewString(), Number: int64(i + 1), Subject: "s", Description: "d", Status: r.status,
-					Priority: models.PriorityNormal, CustomerID: c.ID, CreatedBy: c.ID, UpdatedBy: c.ID,
+					Priority: r.priority, CustomerID: c.ID, CreatedBy: c.ID, UpdatedBy: c.ID,
 					CreatedAt: now, UpdatedAt: now, Version: 1}
 				if r.deleted {
 					tk.DeletedAt.Time, tk.DeletedAt.Valid = now, true
@@ -67,6 +72,10 @@ func TestTicketCountsBackfill(t *testing.T) {
 				{"customer 0", models.TicketFilter{CustomerID: customers[0].ID}, 4},
 				{"customer 1 open", models.TicketFilter{CustomerID: customers[1].ID, Statuses: []models.Status{models.StatusOpen}}, 1},
 				{"customer 1 new", models.TicketFilter{CustomerID: customers[1].ID, Statuses: []models.Status{models.StatusNew}}, 0},
+				{"urgent", models.TicketFilter{Priorities: []models.Priority{models.PriorityUrgent}}, 3},
+				{"urgent new", models.TicketFilter{Priorities: []models.Priority{models.PriorityUrgent}, Statuses: []models.Status{models.StatusNew}}, 2},
+				{"customer 0 normal", models.TicketFilter{CustomerID: customers[0].ID, Priorities: []models.Priority{models.PriorityNormal}}, 2},
+				{"low", models.TicketFilter{Priorities: []models.Priority{models.PriorityLow}}, 0},
 			} {
 				n, exact, err := store.CountTickets(t.Context(), c.f)
 				if err != nil || n != c.want || !exact {
@@ -76,6 +85,23 @@ func TestTicketCountsBackfill(t *testing.T) {
 			var rowsInTable int64
 			if err := db.Table("ticket_counts").Count(&rowsInTable).Error; err != nil || rowsInTable == 0 {
 				t.Errorf("ticket_counts has %d rows, %v; want the backfill", rowsInTable, err)
+			}
+			if err := migrations.DownTo(db, "0007_ticket_queue_indexes"); err != nil {
+				t.Fatalf("down to 0007: %v", err)
+			}
+			var byStatus []struct {
+				Status string
+				N      int64
+			}
+			if err := db.Raw(`SELECT status, SUM(n) AS n FROM ticket_counts WHERE customer_id = '' GROUP BY status ORDER BY status`).
+				Scan(&byStatus).Error; err != nil {
+				t.Fatalf("0006's counters after rolling back 0008: %v", err)
+			}
+			if got := fmt.Sprint(byStatus); got != "[{closed 1} {new 3} {open 1}]" {
+				t.Errorf("0006's counters by status after rolling back 0008 = %s", got)
+			}
+			if db.Migrator().HasColumn("ticket_counts", "priority") {
+				t.Error("ticket_counts kept its priority column after rolling back 0008")
 			}
 			if err := migrations.DownTo(db, "0005_update_outcomes"); err != nil {
 				t.Fatalf("down to 0005: %v", err)

@@ -21,6 +21,7 @@ func All() []*gormigrate.Migration {
 		updateOutcomes(),
 		ticketCounts(),
 		ticketQueueIndexes(),
+		ticketCountsByPriority(),
 	}
 }
 

@@ -18,16 +18,16 @@ import (
 // Ticket counts.
 //
 // A list's `total` must answer in constant time at a million tickets. The
-// counts users ask for most (every ticket, tickets by status, a customer's
-// own tickets by status: "My requests") come from ticket_counts, a table of
-// counters that ApplyChange keeps in the same transaction as each change, so
-// they are exact. Any other filter is counted exactly up to ExactCountLimit
+// counts users ask for most (every ticket, tickets by status or priority, a
+// customer's own tickets by status: "My requests") come from ticket_counts, a
+// table of counters that ApplyChange keeps in the same transaction as each
+// change, so they are exact. Any other filter is counted exactly up to ExactCountLimit
 // matches with a count that stops there; past it PostgreSQL answers with the
 // planner's estimate (flagged inexact) and SQLite, the small single-machine
 // default, counts on.
 //
-// ticket_counts has one row per (customer_id, status, shard); customer_id ""
-// holds the counts over every customer. A ticket's changes go to the shard
+// ticket_counts has one row per (customer_id, status, priority, shard);
+// customer_id "" holds the counts over every customer. A ticket's changes go to the shard
 // of its id, so concurrent changes to different tickets seldom wait for the
 // same row lock. Only the sum over a scope's shards means anything: a shard
 // may hold a negative number (backfills put everything in shard 0).
@@ -52,6 +52,7 @@ const boundedCountTimeout = 200
 type countKey struct {
 	customerID string
 	status     Status
+	priority   int // Priority.Rank
 	shard      int
 }
 
@@ -63,17 +64,17 @@ func countShard(ticketID string) int {
 
 // adjustCounts moves the counters from a ticket's stored state before a
 // change (nil when the change creates it) to its state after. It must run in
-// the change's transaction. Changes that keep the status, the customer and
-// the deleted flag write nothing.
+// the change's transaction. Changes that keep the status, the priority, the
+// customer and the deleted flag write nothing.
 func adjustCounts(tx *gorm.DB, before *Ticket, after Ticket) error {
 	deltas := map[countKey]int64{}
 	add := func(t *Ticket, d int64) {
 		if t == nil || t.DeletedAt.Valid {
 			return
 		}
-		shard := countShard(t.ID)
-		deltas[countKey{everyone, t.Status, shard}] += d
-		deltas[countKey{t.CustomerID, t.Status, shard}] += d
+		shard, rank := countShard(t.ID), t.Priority.Rank()
+		deltas[countKey{everyone, t.Status, rank, shard}] += d
+		deltas[countKey{t.CustomerID, t.Status, rank, shard}] += d
 	}
 	add(before, -1)
 	add(&after, 1)
@@ -89,19 +90,20 @@ func adjustCounts(tx *gorm.DB, before *Ticket, after Ticket) error {
 	// One statement, rows in a fixed order: transactions lock counter rows
 	// in the same order and cannot deadlock on them.
 	slices.SortFunc(keys, func(a, b countKey) int {
-		return cmp.Or(strings.Compare(a.customerID, b.customerID), strings.Compare(string(a.status), string(b.status)), a.shard-b.shard)
+		return cmp.Or(strings.Compare(a.customerID, b.customerID), strings.Compare(string(a.status), string(b.status)),
+			a.priority-b.priority, a.shard-b.shard)
 	})
 	var sql strings.Builder
-	sql.WriteString("INSERT INTO ticket_counts (customer_id, status, shard, n) VALUES ")
-	args := make([]any, 0, 4*len(keys))
+	sql.WriteString("INSERT INTO ticket_counts (customer_id, status, priority, shard, n) VALUES ")
+	args := make([]any, 0, 5*len(keys))
 	for i, k := range keys {
 		if i > 0 {
 			sql.WriteString(", ")
 		}
-		sql.WriteString("(?, ?, ?, ?)")
-		args = append(args, k.customerID, string(k.status), k.shard, deltas[k])
+		sql.WriteString("(?, ?, ?, ?, ?)")
+		args = append(args, k.customerID, string(k.status), k.priority, k.shard, deltas[k])
 	}
-	sql.WriteString(" ON CONFLICT (customer_id, status, shard) DO UPDATE SET n = ticket_counts.n + excluded.n")
+	sql.WriteString(" ON CONFLICT (customer_id, status, priority, shard) DO UPDATE SET n = ticket_counts.n + excluded.n")
 	if err := tx.Exec(sql.String(), args...).Error; err != nil {
 		return fmt.Errorf("adjust ticket counts: %w", err)
 	}
@@ -109,12 +111,12 @@ func adjustCounts(tx *gorm.DB, before *Ticket, after Ticket) error {
 }
 
 // countedState reads what the counters know of a stored ticket: its id,
-// customer, status and deleted flag (and version). ApplyChange reads it
+// customer, status, priority and deleted flag (and version). ApplyChange reads it
 // before a change's conditional update; when that update then succeeds the
 // row was at the version read, so this is the state the change replaced.
 func countedState(tx *gorm.DB, id string) (*Ticket, error) {
 	var t Ticket
-	err := tx.Unscoped().Select("id", "customer_id", "status", "deleted_at", "version").Take(&t, "id = ?", id).Error
+	err := tx.Unscoped().Select("id", "customer_id", "status", "priority", "deleted_at", "version").Take(&t, "id = ?", id).Error
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +124,10 @@ func countedState(tx *gorm.DB, id string) (*Ticket, error) {
 }
 
 // counterScope reports whether the counters can answer f: no filter but
-// statuses and a customer.
+// statuses, priorities and a customer.
 func counterScope(f TicketFilter) bool {
 	g := f
-	g.Statuses, g.CustomerID, g.Sort, g.Limit, g.After = nil, "", "", 0, nil
+	g.Statuses, g.Priorities, g.CustomerID, g.Sort, g.Limit, g.After = nil, nil, "", "", 0, nil
 	return reflect.ValueOf(g).IsZero()
 }
 
@@ -145,15 +147,27 @@ func (s *Store) CountTickets(ctx context.Context, f TicketFilter) (total int64, 
 		}
 		return n, true, wrap(err, "count tickets")
 	}
+	// The planner's estimate is asked for on another connection while the
+	// bounded count runs, so a count past ExactCountLimit costs no second
+	// round trip; planning alone takes a fraction of the count's time.
+	var (
+		est    int64
+		estErr error
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		est, estErr = s.estimateCount(ctx, f)
+	}()
 	n, err := s.boundedCount(ctx, f)
+	<-done
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil && n <= ExactCountLimit:
 		return n, true, nil
 	case err == nil, errors.As(err, &pgErr) && pgErr.Code == "57014": // query_canceled: the timeout
-		est, err := s.estimateCount(ctx, f)
-		if err != nil {
-			return 0, false, wrap(err, "estimate ticket count")
+		if estErr != nil {
+			return 0, false, wrap(estErr, "estimate ticket count")
 		}
 		if n > ExactCountLimit {
 			est = max(est, n) // we counted that many
@@ -168,6 +182,9 @@ func (s *Store) countFromCounters(ctx context.Context, f TicketFilter) (int64, e
 	q := s.db.WithContext(ctx).Table("ticket_counts").Where("customer_id = ?", f.CustomerID)
 	if len(f.Statuses) > 0 {
 		q = q.Where("status IN ?", f.Statuses)
+	}
+	if len(f.Priorities) > 0 {
+		q = q.Where("priority IN ?", priorityRanks(f.Priorities))
 	}
 	var n int64
 	err := q.Select("COALESCE(SUM(n), 0)").Scan(&n).Error
@@ -217,10 +234,15 @@ func (s *Store) RecountTickets(ctx context.Context) error {
 		if err := tx.Exec("DELETE FROM ticket_counts").Error; err != nil {
 			return err
 		}
-		return tx.Exec(`INSERT INTO ticket_counts (customer_id, status, shard, n)
-			SELECT '', status, 0, count(*) FROM tickets WHERE deleted_at IS NULL GROUP BY status
-			UNION ALL
-			SELECT CAST(customer_id AS TEXT), status, 0, count(*) FROM tickets WHERE deleted_at IS NULL GROUP BY customer_id, status`).Error
+		return tx.Exec(fillTicketCounts).Error
 	})
 	return wrap(err, "recount tickets")
 }
+
+// fillTicketCounts fills an empty ticket_counts from the ticket rows (into
+// shard 0).
+const fillTicketCounts = `INSERT INTO ticket_counts (customer_id, status, priority, shard, n)
+	SELECT '', status, priority, 0, count(*) FROM tickets WHERE deleted_at IS NULL GROUP BY status, priority
+	UNION ALL
+	SELECT CAST(customer_id AS TEXT), status, priority, 0, count(*) FROM tickets WHERE deleted_at IS NULL
+	GROUP BY customer_id, status, priority`

@@ -20,7 +20,8 @@ func realCount(t *testing.T, s *models.Store, where string, args ...any) int64 {
 }
 
 // wantCountsMatch checks every count the counters answer (all, by status,
-// by customer, by customer and status, several statuses) against COUNT(*).
+// by priority, by both, by customer with either, several statuses) against
+// COUNT(*).
 func wantCountsMatch(t *testing.T, s *models.Store, customers []models.User, step string) {
 	t.Helper()
 	ctx := t.Context()
@@ -40,7 +41,16 @@ func wantCountsMatch(t *testing.T, s *models.Store, customers []models.User, ste
 	for _, st := range models.Statuses {
 		check(models.TicketFilter{Statuses: []models.Status{st}}, "status = ?", st)
 	}
+	for _, p := range models.Priorities {
+		check(models.TicketFilter{Priorities: []models.Priority{p}}, "priority = ?", p)
+		check(models.TicketFilter{Priorities: []models.Priority{p}, Statuses: []models.Status{models.StatusOpen, models.StatusNew}},
+			"priority = ? AND status IN ?", p, []models.Status{models.StatusOpen, models.StatusNew})
+	}
+	check(models.TicketFilter{Priorities: []models.Priority{models.PriorityHigh, models.PriorityUrgent}},
+		"priority IN ?", []models.Priority{models.PriorityHigh, models.PriorityUrgent})
 	for _, c := range customers {
+		check(models.TicketFilter{CustomerID: c.ID, Priorities: []models.Priority{models.PriorityLow}},
+			"customer_id = ? AND priority = ?", c.ID, models.PriorityLow)
 		check(models.TicketFilter{CustomerID: c.ID}, "customer_id = ?", c.ID)
 		for _, st := range models.Statuses {
 			check(models.TicketFilter{CustomerID: c.ID, Statuses: []models.Status{st}}, "customer_id = ? AND status = ?", c.ID, st)
@@ -49,7 +59,7 @@ func wantCountsMatch(t *testing.T, s *models.Store, customers []models.User, ste
 }
 
 // TestCountersFollowRandomChanges applies a random sequence of creates,
-// status changes, other changes, deletes and retries through ApplyChange and
+// status changes, priority changes, other changes, deletes and retries through ApplyChange and
 // checks the counters against COUNT(*) along the way.
 func TestCountersFollowRandomChanges(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *models.Store) {
@@ -92,6 +102,7 @@ func TestCountersFollowRandomChanges(t *testing.T) {
 			case op < 3 || len(live) == 0:
 				tk := newTicket(t, s, customers[rng.IntN(len(customers))], func(tk *models.Ticket) {
 					tk.CreatedAt, tk.UpdatedAt = now, now
+					tk.Priority = models.Priorities[rng.IntN(len(models.Priorities))]
 				})
 				seq[tk.ID] = 1
 				live = append(live, apply(createChange(tk)))
@@ -107,6 +118,8 @@ func TestCountersFollowRandomChanges(t *testing.T) {
 				case op < 7:
 					next.Status = models.Statuses[rng.IntN(len(models.Statuses))]
 					typ = models.EventStatusChanged
+				case op < 8:
+					next.Priority = models.Priorities[rng.IntN(len(models.Priorities))]
 				case op < 9:
 					next.Subject = fmt.Sprintf("subject %d", step)
 				default:
@@ -193,10 +206,11 @@ func TestCountBeyondTheExactLimit(t *testing.T) {
 			{"every ticket (counters)", models.TicketFilter{}, many, false},
 			{"status (counters)", models.TicketFilter{Statuses: []models.Status{models.StatusOpen}}, many, false},
 			{"customer and status (counters)", models.TicketFilter{CustomerID: cust.ID, Statuses: []models.Status{models.StatusOpen}}, many, false},
-			{"few matches", models.TicketFilter{Priorities: []models.Priority{models.PriorityHigh}}, 30, false},
+			{"priority (counters)", models.TicketFilter{Priorities: []models.Priority{models.PriorityLow}}, many - 30, false},
+			{"few matches", models.TicketFilter{Priorities: []models.Priority{models.PriorityHigh}, AssigneeID: agent.ID}, 30, false},
 			{"assignee", models.TicketFilter{AssigneeID: agent.ID, Statuses: []models.Status{models.StatusOpen}}, 30, false},
 			{"exactly at the limit", models.TicketFilter{Priorities: []models.Priority{models.PriorityLow}, CreatedBefore: new(base.Add(time.Duration(models.ExactCountLimit+30) * time.Millisecond))}, models.ExactCountLimit, false},
-			{"past the limit", models.TicketFilter{Priorities: []models.Priority{models.PriorityLow}}, many - 30, true},
+			{"past the limit", models.TicketFilter{Priorities: []models.Priority{models.PriorityLow}, Unassigned: true}, many - 30, true},
 			{"text past the limit", models.TicketFilter{Query: "bul"}, many, true},
 		} {
 			t.Run(c.name, func(t *testing.T) {

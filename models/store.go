@@ -192,11 +192,7 @@ func (s *Store) filtered(ctx context.Context, f TicketFilter) *gorm.DB {
 		q = q.Where("status IN ?", f.Statuses)
 	}
 	if len(f.Priorities) > 0 {
-		ranks := make([]int, len(f.Priorities))
-		for i, p := range f.Priorities {
-			ranks[i] = p.Rank()
-		}
-		q = q.Where("priority IN ?", ranks)
+		q = q.Where("priority IN ?", priorityRanks(f.Priorities))
 	}
 	if f.Unassigned {
 		q = q.Where("assignee_id IS NULL")
@@ -227,6 +223,15 @@ func (s *Store) filtered(ctx context.Context, f TicketFilter) *gorm.DB {
 		q = q.Where("sla_state IN ?", f.SLAStates)
 	}
 	return q
+}
+
+// priorityRanks is how ps are stored.
+func priorityRanks(ps []Priority) []int {
+	ranks := make([]int, len(ps))
+	for i, p := range ps {
+		ranks[i] = p.Rank()
+	}
+	return ranks
 }
 
 func escapeLike(s string) string {

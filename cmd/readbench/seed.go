@@ -53,9 +53,17 @@ var sentences = []string{
 	"We are on the business plan since last year.",
 }
 
+// myTicketsPage is the page size of the my-tickets query, and fewestAsking
+// how many customers ask for it at least.
+const (
+	myTicketsPage = 20
+	fewestAsking  = 5
+)
+
 // population is what the queries are drawn from.
 type population struct {
 	customers []models.User
+	pageful   []models.User // the customers who ask for my-tickets (see seed)
 	agents    []models.User
 	admin     models.User
 	ticketIDs []string // a sample of live tickets for GET
@@ -239,6 +247,35 @@ func seed(ctx context.Context, store *models.Store, dsn string, n int, progress 
 	}
 	progress("VACUUM ANALYZE")
 	if _, err := conn.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return nil, err
+	}
+	// my-tickets is asked by customers with at least a page of tickets: at
+	// 10,000 tickets a customer has 10 on average, and a half-empty page is
+	// not the same request as a full one. Where fewer than a page have that
+	// many, the customers with the most tickets ask.
+	rows, err = conn.Query(ctx, `SELECT customer_id, count(*) FROM tickets WHERE deleted_at IS NULL
+		GROUP BY customer_id ORDER BY count(*) DESC, customer_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[string]models.User{}
+	for _, c := range p.customers {
+		byID[c.ID] = c
+	}
+	for rows.Next() {
+		var (
+			id string
+			n  int
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		if n >= myTicketsPage || len(p.pageful) < fewestAsking {
+			p.pageful = append(p.pageful, byID[id])
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return p, nil
