@@ -68,11 +68,14 @@ type CommitChangeInput struct {
 	Change models.Change
 }
 
-// CommitChangeOutput is the ticket as stored and the seq of its last
-// event. Behind says the workflow's copy was stale: nothing was written,
-// and the workflow adopts Ticket and LastSeq and computes its change again.
+// CommitChangeOutput is the seq of the ticket's last event and, unless
+// this call applied the change, the ticket as stored. An applied change's
+// ticket is the workflow's own (models.Change.Stored): leaving it out keeps
+// the result, which the workflow's history records, small. Behind says the
+// workflow's copy was stale: nothing was written, and the workflow adopts
+// Ticket and LastSeq and computes its change again.
 type CommitChangeOutput struct {
-	Ticket      models.Ticket
+	Ticket      *models.Ticket `json:",omitempty"`
 	LastSeq     int64
 	Applied     bool
 	Behind      bool
@@ -92,8 +95,12 @@ func (a *Activities) CommitChange(ctx context.Context, in CommitChangeInput) (Co
 	if c.Applied && a.recorder != nil {
 		a.record(in.Change.Events, c.Ticket)
 	}
-	return CommitChangeOutput{Ticket: c.Ticket, LastSeq: c.LastSeq, Applied: c.Applied, Behind: c.Behind,
-		ReplyID: c.ReplyID, TimeEntryID: c.TimeEntryID}, nil
+	out := CommitChangeOutput{LastSeq: c.LastSeq, Applied: c.Applied, Behind: c.Behind,
+		ReplyID: c.ReplyID, TimeEntryID: c.TimeEntryID}
+	if !c.Applied {
+		out.Ticket = &c.Ticket
+	}
+	return out, nil
 }
 
 // ApplyChange writes one change of a ticket in a single transaction.

@@ -139,10 +139,7 @@ func (s *Store) Commit(ctx context.Context, c Change) (Committed, error) {
 		}
 		// The row now holds exactly the change's ticket, and its timeline ends
 		// with the change's last event: no need to read them back.
-		stored := c.Ticket
-		if c.Delete {
-			stored.DeletedAt = gorm.DeletedAt{Time: stored.UpdatedAt, Valid: true}
-		}
+		stored := c.Stored()
 		// counts: keep in the same transaction
 		if err := adjustCounts(tx, before, stored); err != nil {
 			return err

@@ -358,6 +358,16 @@ type Change struct {
 	Prior *Ticket
 }
 
+// Stored is the ticket as an applied change leaves its row: c.Ticket,
+// deleted when c deletes it.
+func (c Change) Stored() Ticket {
+	t := c.Ticket
+	if c.Delete {
+		t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
+	}
+	return t
+}
+
 // ApplyChange writes a change in one transaction and returns the ticket as
 // stored, and whether this call applied it. It is idempotent: a change whose
 // first event (ticket, seq) is already stored is not applied again, so

@@ -708,11 +708,19 @@ func (w *lifecycle) commit(ctx workflow.Context, c models.Change) (UpdateResult,
 		}
 		return UpdateResult{}, persistError(err)
 	}
+	// An applied change's result leaves the ticket out (runs recorded
+	// before that carry it, equal to c.Stored()).
+	stored := c.Stored()
+	if out.Ticket != nil {
+		stored = *out.Ticket
+	} else if !out.Applied {
+		return UpdateResult{}, persistError(fmt.Errorf("commit of ticket %s returned no ticket", c.Ticket.ID))
+	}
 	if out.Behind {
-		w.adopt(out.Ticket, out.LastSeq)
+		w.adopt(stored, out.LastSeq)
 		return UpdateResult{}, errBehind
 	}
-	res, err := w.adopted(ctx, c, out.Ticket, out.LastSeq)
+	res, err := w.adopted(ctx, c, stored, out.LastSeq)
 	if err == nil && res.Reply != nil && out.ReplyID != nil && *out.ReplyID != res.Reply.ID {
 		// A re-run found the reply an earlier attempt committed.
 		r := *res.Reply
