@@ -22,9 +22,19 @@ import (
 // split between the sticky queue and the normal one, which leaves updates
 // waiting for a poller under load. Activity pollers matter less since
 // changes run as local activities inside their workflow task.
+//
+// The workflow-task pollers autoscale (8 to start, 2 to 16) rather than
+// being a fixed number: a fixed number polls in the SDK's "mixed" mode, where
+// a sticky queue's backlog hint sends every poll to the sticky queue and
+// keeps it there until a sticky poll comes back; new tickets' first tasks,
+// which go to the normal queue, then waited 5-10 s with nobody polling it
+// (in about half the benchmark runs, whenever creates followed a burst of
+// changes). Autoscaling keeps separate pollers on each queue.
 func WorkerOptions(stopTimeout time.Duration) worker.Options {
 	return worker.Options{
-		MaxConcurrentWorkflowTaskPollers: 8,
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			InitialNumberOfPollers: 8, MinimumNumberOfPollers: 2, MaximumNumberOfPollers: 16,
+		}),
 		MaxConcurrentActivityTaskPollers: 4,
 		WorkerStopTimeout:                stopTimeout,
 	}
