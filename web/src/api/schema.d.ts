@@ -1307,9 +1307,9 @@ export interface components {
             total?: number;
             /**
              * @description Present with `total`. `true` when `total` is an exact count: always for up to 10,000
-             *     matches, and for any number of matches when the only filters are `status` and (for a
-             *     customer, always) `customer_id`, which are counted in the same transaction as every
-             *     change. `false` when more than 10,000 tickets match other filters on PostgreSQL: then
+             *     matches, and for any number of matches when the only filters are `status`, `priority`
+             *     and (for a customer, always) `customer_id`, which are counted in the same transaction
+             *     as every change. `false` when more than 10,000 tickets match other filters on PostgreSQL: then
              *     `total` is the query planner's estimate (at least 10,001). A count answers in
              *     constant time (under 50 ms at a million tickets).
              */
@@ -2371,8 +2371,8 @@ export interface components {
         /**
          * @description When `true`, the response also carries `total`, the number of tickets matching the
          *     filters (ignoring `cursor` and `limit`), and `total_exact`, whether that number is exact
-         *     or an estimate (see `TicketList`). Counting costs an extra query; ask for it only when
-         *     you need it.
+         *     or an estimate (see `TicketList`). The count runs alongside the page's query; ask for
+         *     it only when you need it.
          */
         Count: boolean;
         /**
@@ -2564,8 +2564,8 @@ export interface operations {
                 /**
                  * @description When `true`, the response also carries `total`, the number of tickets matching the
                  *     filters (ignoring `cursor` and `limit`), and `total_exact`, whether that number is exact
-                 *     or an estimate (see `TicketList`). Counting costs an extra query; ask for it only when
-                 *     you need it.
+                 *     or an estimate (see `TicketList`). The count runs alongside the page's query; ask for
+                 *     it only when you need it.
                  */
                 count?: components["parameters"]["Count"];
             };
@@ -2746,8 +2746,8 @@ export interface operations {
                 /**
                  * @description When `true`, the response also carries `total`, the number of tickets matching the
                  *     filters (ignoring `cursor` and `limit`), and `total_exact`, whether that number is exact
-                 *     or an estimate (see `TicketList`). Counting costs an extra query; ask for it only when
-                 *     you need it.
+                 *     or an estimate (see `TicketList`). The count runs alongside the page's query; ask for
+                 *     it only when you need it.
                  */
                 count?: components["parameters"]["Count"];
             };
