@@ -23,7 +23,7 @@ import (
 // waiting for a poller under load. Activity pollers matter less since
 // changes run as local activities inside their workflow task.
 //
-// The workflow-task pollers autoscale (8 to start, 2 to 16) rather than
+// The workflow-task pollers autoscale (4 per queue to start, 2 to 8) rather than
 // being a fixed number: a fixed number polls in the SDK's "mixed" mode, where
 // a sticky queue's backlog hint sends every poll to the sticky queue and
 // keeps it there until a sticky poll comes back; new tickets' first tasks,
@@ -33,7 +33,7 @@ import (
 func WorkerOptions(stopTimeout time.Duration) worker.Options {
 	return worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
-			InitialNumberOfPollers: 8, MinimumNumberOfPollers: 2, MaximumNumberOfPollers: 16,
+			InitialNumberOfPollers: 4, MinimumNumberOfPollers: 2, MaximumNumberOfPollers: 8,
 		}),
 		MaxConcurrentActivityTaskPollers: 4,
 		WorkerStopTimeout:                stopTimeout,
