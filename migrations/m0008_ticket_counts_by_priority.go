@@ -14,28 +14,25 @@ func ticketCountsByPriority() *gormigrate.Migration {
 	return &gormigrate.Migration{
 		ID: "0008_ticket_counts_by_priority",
 		Migrate: func(tx *gorm.DB) error {
-			// Tickets first: a change holds its ticket row, then takes
-			// counter rows.
-			if err := lockTickets(tx); err != nil {
-				return err
-			}
-			if err := tx.Migrator().DropTable("ticket_counts"); err != nil {
-				return err
-			}
-			return createTicketCounts(tx, &ticketCountV2{}, fillTicketCountsV2)
+			return recreateTicketCounts(tx, &ticketCountV2{}, fillTicketCountsV2)
 		},
 		Rollback: func(tx *gorm.DB) error {
-			// Tickets first: a change holds its ticket row, then takes
-			// counter rows.
-			if err := lockTickets(tx); err != nil {
-				return err
-			}
-			if err := tx.Migrator().DropTable("ticket_counts"); err != nil {
-				return err
-			}
-			return createTicketCounts(tx, &ticketCountV1{}, fillTicketCountsV1)
+			return recreateTicketCounts(tx, &ticketCountV1{}, fillTicketCountsV1)
 		},
 	}
+}
+
+// recreateTicketCounts replaces ticket_counts with a table of row's shape
+// filled by fill. Tickets are locked first, as a change takes its ticket row
+// before its counter rows.
+func recreateTicketCounts(tx *gorm.DB, row any, fill string) error {
+	if err := lockTickets(tx); err != nil {
+		return err
+	}
+	if err := tx.Migrator().DropTable("ticket_counts"); err != nil {
+		return err
+	}
+	return createTicketCounts(tx, row, fill)
 }
 
 // ticketCountV2 is a row of ticket_counts from 0008 on; Priority is the
