@@ -230,10 +230,7 @@ func (s *Store) SettleUpdate(ctx context.Context, ticketID, updateID string) (Se
 // updateOnVersion stores c's ticket over the row at version
 // Ticket.Version-1 (compare-and-set) and reports whether that row was there.
 func updateOnVersion(tx *gorm.DB, c Change) (bool, error) {
-	t := c.Ticket
-	if c.Delete {
-		t.DeletedAt = gorm.DeletedAt{Time: t.UpdatedAt, Valid: true}
-	}
+	t := c.Stored()
 	res := tx.Unscoped().Model(&Ticket{}).
 		Where("id = ? AND version = ?", t.ID, t.Version-1).
 		Select("*").Omit("id", "number", "created_at", "created_by").

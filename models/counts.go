@@ -21,15 +21,15 @@ import (
 // counts users ask for most (every ticket, tickets by status or priority, a
 // customer's own tickets by status: "My requests") come from ticket_counts, a
 // table of counters that ApplyChange keeps in the same transaction as each
-// change, so they are exact. Any other filter is counted exactly up to ExactCountLimit
-// matches with a count that stops there; past it PostgreSQL answers with the
-// planner's estimate (flagged inexact) and SQLite, the small single-machine
-// default, counts on.
+// change, so they are exact. Any other filter is counted exactly up to
+// ExactCountLimit matches with a count that stops there; past it PostgreSQL
+// answers with the planner's estimate (flagged inexact) and SQLite, the small
+// single-machine default, counts on.
 //
 // ticket_counts has one row per (customer_id, status, priority, shard);
-// customer_id "" holds the counts over every customer. A ticket's changes go to the shard
-// of its id, so concurrent changes to different tickets seldom wait for the
-// same row lock. Only the sum over a scope's shards means anything: a shard
+// customer_id "" holds the counts over every customer. A ticket's changes go
+// to the shard of its id, so concurrent changes to different tickets seldom
+// wait for the same row lock. Only the sum over a scope's shards means anything: a shard
 // may hold a negative number (backfills put everything in shard 0).
 // Soft-deleted tickets are not counted.
 
@@ -111,8 +111,8 @@ func adjustCounts(tx *gorm.DB, before *Ticket, after Ticket) error {
 }
 
 // countedState reads what the counters know of a stored ticket: its id,
-// customer, status, priority and deleted flag (and version). ApplyChange reads it
-// before a change's conditional update; when that update then succeeds the
+// customer, status, priority and deleted flag (and version). ApplyChange
+// reads it before a change's conditional update; when that update then succeeds the
 // row was at the version read, so this is the state the change replaced.
 func countedState(tx *gorm.DB, id string) (*Ticket, error) {
 	var t Ticket
