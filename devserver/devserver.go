@@ -81,7 +81,9 @@ type Server struct {
 	logLevel         *slog.LevelVar // threshold for Temporal's own logs
 
 	temporal temporal.Server
-	ui       *webUI // nil if disabled
+	dc       *serverDynamicConfig
+	cached   *time.Timer // switches dc's search-attribute read-through off
+	ui       *webUI      // nil if disabled
 
 	stopOnce sync.Once
 	stopErr  error
@@ -147,7 +149,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		logLevel:         new(slog.LevelVar),
 	}
 	s.logLevel.Set(slog.LevelWarn)
-	srv, err := newTemporal(ports, sqlCfg, visCfg, newServerLogger(cfg.Logger, s.logLevel))
+	s.dc = newServerDynamicConfig()
+	srv, err := newTemporal(ports, sqlCfg, visCfg, s.dc, newServerLogger(cfg.Logger, s.logLevel))
 	if err != nil {
 		return nil, fmt.Errorf("devserver: %w", err)
 	}
@@ -158,7 +161,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.temporal = srv
 
-	if err := s.waitReady(ctx, cfg); err != nil {
+	if err := s.waitReady(ctx, cfg, visPath); err != nil {
 		return nil, errors.Join(fmt.Errorf("devserver: %w", err), s.Stop())
 	}
 	if uiPort != 0 {
@@ -201,8 +204,9 @@ func pickPorts(frontendAddr, uiAddr string) (ports servicePorts, uiIP string, ui
 }
 
 // waitReady waits for the frontend and history, then registers the namespace
-// and search attributes through the frontend's own APIs.
-func (s *Server) waitReady(ctx context.Context, cfg Config) error {
+// and search attributes through the frontend's own APIs and drops the
+// visibility indexes (in the file at visPath) that none of them needs.
+func (s *Server) waitReady(ctx context.Context, cfg Config, visPath string) error {
 	conn, err := grpc.NewClient(s.frontendHostPort, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return fmt.Errorf("connect to frontend: %w", err)
@@ -216,8 +220,23 @@ func (s *Server) waitReady(ctx context.Context, cfg Config) error {
 	if err := ensureNamespace(ctx, wf, cfg.Namespace, retention); err != nil {
 		return err
 	}
-	if err := ensureSearchAttributes(ctx, operatorservice.NewOperatorServiceClient(conn), cfg.Namespace, cfg.SearchAttributes); err != nil {
+	added, err := ensureSearchAttributes(ctx, operatorservice.NewOperatorServiceClient(conn), cfg.Namespace, cfg.SearchAttributes)
+	if err != nil {
 		return err
+	}
+	// From here on the services read search attributes through their
+	// caches, once those hold what was just registered.
+	wait := time.Duration(0)
+	if added {
+		wait = cachesCaughtUp
+	}
+	s.cached = s.dc.stopReadThrough(wait)
+	dropped, err := pruneVisibilityIndexes(ctx, wf, visPath)
+	if err != nil {
+		return err
+	}
+	if len(dropped) > 0 {
+		s.logger.Debug("dropped visibility indexes no search attribute uses", "indexes", dropped)
 	}
 	if err := waitHistory(ctx, wf, cfg.Namespace); err != nil {
 		return fmt.Errorf("wait for history service: %w", err)
@@ -252,6 +271,9 @@ func (s *Server) Stop() error {
 		var errs []error
 		if s.ui != nil {
 			s.ui.stop()
+		}
+		if s.cached != nil {
+			s.cached.Stop()
 		}
 		if s.temporal != nil {
 			if err := s.temporal.Stop(); err != nil {

@@ -144,6 +144,9 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 			}
 		}
 	})
+	t.Run("visibility indexes only where an attribute is", func(t *testing.T) {
+		checkVisibilityIndexes(ctx, t, c, filepath.Join(cfg.DataDir, devserver.VisibilityDBFile))
+	})
 
 	closeClient()
 	if err := first.Stop(); err != nil {
@@ -184,6 +187,7 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 	})
 	t.Run("visibility kept", func(t *testing.T) {
 		checkListed(ctx, t, c, runID)
+		checkVisibilityIndexes(ctx, t, c, filepath.Join(cfg.DataDir, devserver.VisibilityDBFile))
 	})
 	t.Run("history kept", func(t *testing.T) {
 		var updates int
@@ -223,6 +227,61 @@ func checkListed(ctx context.Context, t *testing.T, c client.Client, runID strin
 		last = fmt.Sprintf("%d executions, none is run %s", len(resp.GetExecutions()), runID)
 	}
 	t.Fatalf("list %q: %s", query, last)
+}
+
+// checkVisibilityIndexes checks that the visibility file at path indexes
+// every column a search attribute of the test namespace is stored in, and no
+// other column pre-allocated for custom attributes.
+func checkVisibilityIndexes(ctx context.Context, t *testing.T, c client.Client, path string) {
+	t.Helper()
+	desc, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: testNamespace})
+	if err != nil {
+		t.Fatalf("describe namespace: %v", err)
+	}
+	aliases := desc.GetConfig().GetCustomSearchAttributeAliases() // column -> attribute
+	if len(aliases) != len(testSearchAttributes) {
+		t.Fatalf("namespace maps %d attributes to columns (%v), want %d", len(aliases), aliases, len(testSearchAttributes))
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT c.name FROM sqlite_master AS i, pragma_index_info(i.name) AS c
+		WHERE i.type = 'index' AND i.tbl_name = 'executions_visibility' AND c.seqno = 1 AND c.name IS NOT NULL`)
+	if err != nil {
+		t.Fatalf("list indexes: %v", err)
+	}
+	defer rows.Close()
+	indexed := map[string]bool{}
+	for rows.Next() {
+		var column string
+		if err := rows.Scan(&column); err != nil {
+			t.Fatalf("list indexes: %v", err)
+		}
+		indexed[column] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("list indexes: %v", err)
+	}
+	for column, attr := range aliases {
+		if !indexed[column] {
+			t.Errorf("column %s (attribute %s) has no index", column, attr)
+		}
+	}
+	for _, kind := range []string{"Bool", "Datetime", "Double", "Int", "Keyword"} {
+		for n := 1; n <= 10; n++ {
+			column := fmt.Sprintf("%s%02d", kind, n)
+			if _, mapped := aliases[column]; indexed[column] && !mapped {
+				t.Errorf("column %s holds no attribute but has an index", column)
+			}
+		}
+	}
+	for _, system := range []string{"status", "workflow_type_name", "TemporalNamespaceDivision"} {
+		if !indexed[system] {
+			t.Errorf("system column %s lost its index", system)
+		}
+	}
 }
 
 // visibilityRows counts the test workflow's visibility records in the SQLite

@@ -134,17 +134,14 @@ func ensureNamespace(ctx context.Context, wf workflowservice.WorkflowServiceClie
 
 // ensureSearchAttributes registers the custom search attributes of want that
 // namespace lacks, and fails if one exists with another type (Temporal would
-// silently keep the old type).
-func ensureSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace string, want map[string]enums.IndexedValueType) error {
+// silently keep the old type). added tells whether it registered any.
+func ensureSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace string, want map[string]enums.IndexedValueType) (added bool, err error) {
 	if len(want) == 0 {
-		return nil
+		return false, nil
 	}
 	missing, err := missingSearchAttributes(ctx, op, namespace, want)
-	if err != nil {
-		return err
-	}
-	if len(missing) == 0 {
-		return nil
+	if err != nil || len(missing) == 0 {
+		return false, err
 	}
 	err = poll(ctx, func(ctx context.Context) error {
 		_, err := op.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
@@ -154,16 +151,16 @@ func ensureSearchAttributes(ctx context.Context, op operatorservice.OperatorServ
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("add search attributes %v to namespace %s: %w", slices.Sorted(maps.Keys(missing)), namespace, err)
+		return false, fmt.Errorf("add search attributes %v to namespace %s: %w", slices.Sorted(maps.Keys(missing)), namespace, err)
 	}
 	missing, err = missingSearchAttributes(ctx, op, namespace, want)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("search attributes %v missing from namespace %s after adding them", slices.Sorted(maps.Keys(missing)), namespace)
+		return true, fmt.Errorf("search attributes %v missing from namespace %s after adding them", slices.Sorted(maps.Keys(missing)), namespace)
 	}
-	return nil
+	return true, nil
 }
 
 // missingSearchAttributes returns the entries of want not registered in namespace.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/server/common/authorization"
@@ -179,13 +180,12 @@ func serverConfig(ports servicePorts, sqlCfg, visCfg *config.SQL) *config.Config
 // quick local loop; they mirror what the Temporal CLI dev server sets.
 func dynamicConfig() dynamicconfig.StaticClient {
 	return dynamicconfig.StaticClient{
-		// Search attributes registered a moment ago are usable at once instead
-		// of after the cache refresh; registering them is rare, so bypassing
-		// the cache costs nothing here.
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
-		// Same for Nexus endpoints.
+		// Set to Temporal's default, which cachesCaughtUp depends on.
+		dynamicconfig.NamespaceCacheRefreshInterval.Key(): namespaceRefresh,
+		// Nexus endpoints registered a moment ago are usable at once instead
+		// of after the cache refresh (ticketd registers none).
 		dynamicconfig.ForceNexusEndpointRefreshOnRead.Key(): true,
-		// Bypassing those caches means more reads; raise the persistence rate
+		// Reading through caches means more reads; raise the persistence rate
 		// limits in the same ratio as the defaults so nothing throttles.
 		dynamicconfig.FrontendPersistenceMaxQPS.Key(): 10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():  45000,
@@ -227,7 +227,7 @@ func dynamicConfig() dynamicconfig.StaticClient {
 // newTemporal builds (without starting) a Temporal server running all four
 // services in this process. Static membership replaces ringpop: with every
 // service in one process there is nothing to discover, and no gossip ports.
-func newTemporal(ports servicePorts, sqlCfg, visCfg *config.SQL, logger log.Logger) (temporal.Server, error) {
+func newTemporal(ports servicePorts, sqlCfg, visCfg *config.SQL, dc *serverDynamicConfig, logger log.Logger) (temporal.Server, error) {
 	host := func(port int) static.Hosts { return static.SingleLocalHost(ports.addr(port)) }
 	noopClaimMapper := authorization.NewNoopClaimMapper()
 	srv, err := temporal.NewServer(
@@ -240,7 +240,7 @@ func newTemporal(ports servicePorts, sqlCfg, visCfg *config.SQL, logger log.Logg
 			primitives.WorkerService:   host(ports.worker),
 		}),
 		temporal.WithLogger(logger),
-		temporal.WithDynamicConfigClient(dynamicConfig()),
+		temporal.WithDynamicConfigClient(dc),
 		// No authentication: the server listens on loopback only.
 		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return noopClaimMapper }),
@@ -249,4 +249,65 @@ func newTemporal(ports servicePorts, sqlCfg, visCfg *config.SQL, logger log.Logg
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
 	return srv, nil
+}
+
+// serverDynamicConfig is dynamicConfig with one setting that changes once
+// the server is up: whether the services read search attributes through
+// their caches.
+//
+// The Temporal CLI's dev server reads them from the database on every use
+// (ForceSearchAttributesCacheRefreshOnRead), so that an attribute registered
+// a moment ago is usable at once. That costs two database reads, each under
+// a process-wide lock, every time a service validates or indexes search
+// attributes: ticketd sets them on every change, so every change paid four
+// (validating the workflow task's upsert, and the visibility record). Here
+// the services read through only until the attributes registered at start
+// are in every service's cache: the namespace registries (which hold the
+// attribute aliases of SQL visibility) reload every namespace every
+// NamespaceCacheRefreshInterval, so readThroughUntil waits for three of
+// those after a registration, and not at all when nothing was registered.
+type serverDynamicConfig struct {
+	static      dynamicconfig.StaticClient
+	readThrough atomic.Bool
+}
+
+func newServerDynamicConfig() *serverDynamicConfig {
+	c := &serverDynamicConfig{static: dynamicConfig()}
+	c.readThrough.Store(true)
+	return c
+}
+
+var readThroughKey = dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key()
+
+// GetValue implements dynamicconfig.Client; the server calls it on every
+// read of a setting, so it only looks at memory.
+func (c *serverDynamicConfig) GetValue(key dynamicconfig.Key) []dynamicconfig.ConstrainedValue {
+	if key == readThroughKey {
+		if c.readThrough.Load() {
+			return readThroughOn
+		}
+		return nil // Temporal's default: cached
+	}
+	return c.static.GetValue(key)
+}
+
+var readThroughOn = []dynamicconfig.ConstrainedValue{{Value: true}}
+
+const (
+	// namespaceRefresh is how often every service reloads all namespaces.
+	namespaceRefresh = 2 * time.Second
+	// cachesCaughtUp is how long after registering search attributes every
+	// service's namespace registry has reloaded them: three refresh
+	// intervals (one would do on a quiet machine).
+	cachesCaughtUp = 3 * namespaceRefresh
+)
+
+// stopReadThrough switches the read-through off after d, or at once when d
+// is 0. The timer it returns (nil for at once) is stopped with the server.
+func (c *serverDynamicConfig) stopReadThrough(d time.Duration) *time.Timer {
+	if d <= 0 {
+		c.readThrough.Store(false)
+		return nil
+	}
+	return time.AfterFunc(d, func() { c.readThrough.Store(false) })
 }

@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"go.temporal.io/server/common/dynamicconfig"
 )
 
 // TestVisibilityPath: a new data dir keeps visibility records in a file of
@@ -34,5 +37,30 @@ func TestVisibilityPath(t *testing.T) {
 				t.Errorf("visibilityPath = %s, want %s", got, want)
 			}
 		})
+	}
+}
+
+// TestSearchAttributeReadThrough: the services read search attributes from
+// the database until stopReadThrough, then through their caches; every
+// other setting is dynamicConfig's.
+func TestSearchAttributeReadThrough(t *testing.T) {
+	dc := newServerDynamicConfig()
+	if got := dc.GetValue(readThroughKey); len(got) != 1 || got[0].Value != true {
+		t.Fatalf("at start the read-through is %v, want on", got)
+	}
+	partitions := dynamicconfig.MatchingNumTaskqueueReadPartitions.Key()
+	if got := dc.GetValue(partitions); len(got) != 1 || got[0].Value != 1 {
+		t.Errorf("%s = %v, want dynamicConfig's 1", partitions, got)
+	}
+	timer := dc.stopReadThrough(time.Hour)
+	if got := dc.GetValue(readThroughKey); len(got) != 1 {
+		t.Errorf("read-through off before its time: %v", got)
+	}
+	timer.Stop()
+	if timer := dc.stopReadThrough(0); timer != nil {
+		t.Errorf("stopReadThrough(0) returned a timer")
+	}
+	if got := dc.GetValue(readThroughKey); got != nil {
+		t.Errorf("after stopReadThrough(0) the read-through is %v, want Temporal's default (cached)", got)
 	}
 }

@@ -48,7 +48,10 @@ func Open(dsn string, gl logger.Interface) (*gorm.DB, error) {
 		db, err = gorm.Open(sqlitegorm.Open(SQLiteDSN(strings.TrimPrefix(dsn, "sqlite:"))), cfg)
 		if err == nil {
 			sqlDB, _ := db.DB()
+			// As many idle as open: a connection closed when the load dips
+			// is opened again (its file, pragmas and schema) moments later.
 			sqlDB.SetMaxOpenConns(8)
+			sqlDB.SetMaxIdleConns(8)
 		}
 	}
 	if err != nil {
