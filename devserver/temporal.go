@@ -185,8 +185,9 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		// Nexus endpoints registered a moment ago are usable at once instead
 		// of after the cache refresh (ticketd registers none).
 		dynamicconfig.ForceNexusEndpointRefreshOnRead.Key(): true,
-		// Reading through caches means more reads; raise the persistence rate
-		// limits in the same ratio as the defaults so nothing throttles.
+		// Reading past caches (that, and search attributes until they are in
+		// every cache) means more reads; raise the persistence rate limits in
+		// the same ratio as the defaults so nothing throttles.
 		dynamicconfig.FrontendPersistenceMaxQPS.Key(): 10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():  45000,
 		// The Web UI issues many list/count calls; the default (10/s) makes it stall.
@@ -264,8 +265,8 @@ func newTemporal(ports servicePorts, sqlCfg, visCfg *config.SQL, dc *serverDynam
 // the services read through only until the attributes registered at start
 // are in every service's cache: the namespace registries (which hold the
 // attribute aliases of SQL visibility) reload every namespace every
-// NamespaceCacheRefreshInterval, so readThroughUntil waits for three of
-// those after a registration, and not at all when nothing was registered.
+// NamespaceCacheRefreshInterval, so the read-through stops cachesCaughtUp
+// after a registration, and at once when nothing was registered.
 type serverDynamicConfig struct {
 	static      dynamicconfig.StaticClient
 	readThrough atomic.Bool

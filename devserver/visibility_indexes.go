@@ -40,27 +40,8 @@ func pruneVisibilityIndexes(ctx context.Context, wf workflowservice.WorkflowServ
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 
-	rows, err := db.QueryContext(ctx, `SELECT i.name, c.name FROM sqlite_master AS i, pragma_index_info(i.name) AS c
-		WHERE i.type = 'index' AND i.tbl_name = 'executions_visibility' AND c.seqno = 1`)
+	drop, err := unmappedIndexes(ctx, db, mapped)
 	if err != nil {
-		return nil, fmt.Errorf("list visibility indexes: %w", err)
-	}
-	var drop []string
-	for rows.Next() {
-		var index string
-		var column sql.NullString // NULL for an expression
-		if err := rows.Scan(&index, &column); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list visibility indexes: %w", err)
-		}
-		if customColumn.MatchString(column.String) && !mapped[column.String] {
-			drop = append(drop, index)
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("list visibility indexes: %w", err)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list visibility indexes: %w", err)
 	}
 	for i, index := range drop {
@@ -69,6 +50,29 @@ func pruneVisibilityIndexes(ctx context.Context, wf workflowservice.WorkflowServ
 		}
 	}
 	return drop, nil
+}
+
+// unmappedIndexes names the indexes of executions_visibility whose column
+// after namespace_id is a custom-attribute column not in mapped.
+func unmappedIndexes(ctx context.Context, db *sql.DB, mapped map[string]bool) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT i.name, c.name FROM sqlite_master AS i, pragma_index_info(i.name) AS c
+		WHERE i.type = 'index' AND i.tbl_name = 'executions_visibility' AND c.seqno = 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var index string
+		var column sql.NullString // NULL for an expression
+		if err := rows.Scan(&index, &column); err != nil {
+			return nil, err
+		}
+		if customColumn.MatchString(column.String) && !mapped[column.String] {
+			names = append(names, index)
+		}
+	}
+	return names, rows.Err()
 }
 
 // mappedColumns is the set of visibility columns some namespace's custom
