@@ -14,8 +14,9 @@
 # Knobs (environment): BENCH_STACKS ("sqlite postgres"), BENCH_CLIENTS (16),
 # BENCH_REQUESTS per phase (400), BENCH_DURATION longest phase (40s),
 # BENCH_TIMEOUT per request (30s), BENCH_JSON=1 for JSON instead of tables,
-# BENCH_FLOOR_ROUNDS (6) and BENCH_FLOOR_BATCH (10 requests per client) of
-# the comparison with no-op updates on the same engine, BENCH_FLOOR_ONLY=1 to
+# BENCH_FLOOR_ROUNDS (6), BENCH_FLOOR_BATCH (10 requests per client) and
+# BENCH_FLOOR_CLIENTS (1,16) of the comparison with no-op updates on the
+# same engine, BENCH_FLOOR_ONLY=1 to
 # run only that comparison, BENCH_TICKETD (bin/ticketd) to measure another
 # build of ticketd with this loadgen, for example an earlier commit's.
 set -euo pipefail
@@ -28,6 +29,7 @@ duration="${BENCH_DURATION:-40s}"
 timeout="${BENCH_TIMEOUT:-30s}"
 floor_rounds="${BENCH_FLOOR_ROUNDS:-6}"
 floor_batch="${BENCH_FLOOR_BATCH:-10}"
+floor_clients="${BENCH_FLOOR_CLIENTS:-1,16}"
 ticketd="${BENCH_TICKETD:-bin/ticketd}"
 admin_url="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}"
 
@@ -193,7 +195,7 @@ bench() {
 	echo
 	echo "==== $label"
 	local rc=0
-	local floor=(--temporal-addr "127.0.0.1:$temporal_port" --ticketd-pid "$pid" --floor-rounds "$floor_rounds" --floor-batch "$floor_batch")
+	local floor=(--temporal-addr "127.0.0.1:$temporal_port" --ticketd-pid "$pid" --floor-rounds "$floor_rounds" --floor-batch "$floor_batch" --floor-clients "$floor_clients")
 	if [ "${BENCH_FLOOR_ONLY:-}" = 1 ]; then floor+=(--floor-only); fi
 	bin/loadgen --url "$base" --customer-token "$customer_token" --agent-token "$agent_token" \
 		--clients "$clients" --requests "$requests" --duration "$duration" --timeout "$timeout" "${floor[@]}" "${json[@]}" || rc=$?
