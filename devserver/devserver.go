@@ -236,7 +236,7 @@ func (s *Server) waitReady(ctx context.Context, cfg Config, visPath string) erro
 		return err
 	}
 	if len(dropped) > 0 {
-		s.logger.Debug("dropped visibility indexes no search attribute uses", "indexes", dropped)
+		s.logger.Debug("dropped visibility indexes no query needs", "indexes", dropped)
 	}
 	if err := waitHistory(ctx, wf, cfg.Namespace); err != nil {
 		return fmt.Errorf("wait for history service: %w", err)

@@ -57,7 +57,13 @@ func pruneVisibilityIndexes(ctx context.Context, wf workflowservice.WorkflowServ
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 
-	drop, err := unneededIndexes(ctx, db, func(column sql.NullString) bool { return keepIndex(column, mapped) })
+	return dropIndexes(ctx, db, func(column sql.NullString) bool { return keepIndex(column, mapped) })
+}
+
+// dropIndexes drops the indexes of executions_visibility that keep refuses
+// (see unneededIndexes) and returns the names of those it dropped.
+func dropIndexes(ctx context.Context, db *sql.DB, keep func(column sql.NullString) bool) ([]string, error) {
+	drop, err := unneededIndexes(ctx, db, keep)
 	if err != nil {
 		return nil, fmt.Errorf("list visibility indexes: %w", err)
 	}

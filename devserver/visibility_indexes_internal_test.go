@@ -75,12 +75,7 @@ func BenchmarkVisibilityWrite(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			drop, err := unneededIndexes(ctx, admin, rule.keep)
-			for _, index := range drop {
-				if err == nil {
-					_, err = admin.ExecContext(ctx, `DROP INDEX "`+index+`"`)
-				}
-			}
+			_, err = dropIndexes(ctx, admin, rule.keep)
 			_ = admin.Close()
 			if err != nil {
 				b.Fatal(err)

@@ -16,9 +16,9 @@
 # BENCH_TIMEOUT per request (30s), BENCH_JSON=1 for JSON instead of tables,
 # BENCH_FLOOR_ROUNDS (6), BENCH_FLOOR_BATCH (10 requests per client) and
 # BENCH_FLOOR_CLIENTS (1,16) of the comparison with no-op updates on the
-# same engine, BENCH_FLOOR_ONLY=1 to
-# run only that comparison, BENCH_TICKETD (bin/ticketd) to measure another
-# build of ticketd with this loadgen, for example an earlier commit's.
+# same engine, BENCH_FLOOR_ONLY=1 to run only that comparison,
+# BENCH_TICKETD (bin/ticketd) to measure another build of ticketd with this
+# loadgen, for example an earlier commit's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
