@@ -17,6 +17,8 @@
 # BENCH_FLOOR_ROUNDS (6), BENCH_FLOOR_BATCH (10 requests per client) and
 # BENCH_FLOOR_CLIENTS (1,16) of the comparison with no-op updates on the
 # same engine, BENCH_FLOOR_ONLY=1 to run only that comparison,
+# BENCH_GRPC_COMPRESSION (none, as ticketd dev's embedded server has it; or
+# gzip) of both ticketd's and the floor's Temporal clients,
 # BENCH_TICKETD (bin/ticketd) to measure another build of ticketd with this
 # loadgen, for example an earlier commit's.
 set -euo pipefail
@@ -30,6 +32,7 @@ timeout="${BENCH_TIMEOUT:-30s}"
 floor_rounds="${BENCH_FLOOR_ROUNDS:-6}"
 floor_batch="${BENCH_FLOOR_BATCH:-10}"
 floor_clients="${BENCH_FLOOR_CLIENTS:-1,16}"
+compression="${BENCH_GRPC_COMPRESSION:-none}"
 ticketd="${BENCH_TICKETD:-bin/ticketd}"
 admin_url="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}"
 
@@ -151,7 +154,7 @@ bench() {
 	# Only what this run sets: no inherited DATABASE_URL, TEMPORAL_ADDRESS, ….
 	local envs=(-u DATABASE_URL -u TEMPORAL_ADDRESS -u TEMPORAL_NAMESPACE -u TICKETD_JWT_SECRET
 		-u TICKETD_DATA_DIR -u HTTP_ADDR -u LOG_FORMAT -u TICKETD_RATE_BURST
-		TICKETD_RATE_LIMIT=0 LOG_LEVEL=warn)
+		TICKETD_RATE_LIMIT=0 LOG_LEVEL=warn TEMPORAL_GRPC_COMPRESSION="$compression")
 	if [ -n "$db_url" ]; then envs+=("DATABASE_URL=$db_url"); fi
 
 	say "$stack: starting $ticketd dev (data $data, API $base, Temporal 127.0.0.1:$temporal_port, UI 127.0.0.1:$ui_port)"
@@ -195,7 +198,7 @@ bench() {
 	echo
 	echo "==== $label"
 	local rc=0
-	local floor=(--temporal-addr "127.0.0.1:$temporal_port" --ticketd-pid "$pid" --floor-rounds "$floor_rounds" --floor-batch "$floor_batch" --floor-clients "$floor_clients")
+	local floor=(--temporal-addr "127.0.0.1:$temporal_port" --ticketd-pid "$pid" --floor-rounds "$floor_rounds" --floor-batch "$floor_batch" --floor-clients "$floor_clients" --temporal-compression "$compression")
 	if [ "${BENCH_FLOOR_ONLY:-}" = 1 ]; then floor+=(--floor-only); fi
 	bin/loadgen --url "$base" --customer-token "$customer_token" --agent-token "$agent_token" \
 		--clients "$clients" --requests "$requests" --duration "$duration" --timeout "$timeout" "${floor[@]}" "${json[@]}" || rc=$?

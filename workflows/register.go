@@ -40,6 +40,20 @@ func WorkerOptions(stopTimeout time.Duration) worker.Options {
 	}
 }
 
+// GrpcCompression is the Temporal client's compression of its gRPC calls,
+// by name: "gzip" (the SDK's default, right across a network) or "none"
+// (right on loopback, where compressing each poll, history and completion
+// only costs CPU on both ends).
+func GrpcCompression(name string) (client.GrpcCompression, error) {
+	switch name {
+	case "gzip":
+		return &client.GrpcCompressionGzip{}, nil
+	case "none":
+		return &client.GrpcCompressionNone{}, nil
+	}
+	return nil, fmt.Errorf("gRPC compression %q: want gzip or none", name)
+}
+
 // Register puts the ticket workflow and its activities on a worker.
 func Register(w worker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(TicketLifecycle, workflow.RegisterOptions{Name: LifecycleWorkflow})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ticketd/ticketd/models"
 	"github.com/ticketd/ticketd/monitoring"
+	"github.com/ticketd/ticketd/workflows"
 )
 
 // config is what every subcommand reads: the environment, overridden by
@@ -29,31 +30,35 @@ type config struct {
 	DatabaseURL       string
 	TemporalAddress   string
 	TemporalNamespace string
-	DataDir           string
-	JWTSecret         string
-	HTTPAddr          string
-	LogLevel          string
-	LogFormat         string
-	RatePerSecond     float64
-	RateBurst         int
-	Limits            limits
+	// TemporalCompression is TEMPORAL_GRPC_COMPRESSION: "gzip", "none", or
+	// "" for the command's default (see grpcCompression).
+	TemporalCompression string
+	DataDir             string
+	JWTSecret           string
+	HTTPAddr            string
+	LogLevel            string
+	LogFormat           string
+	RatePerSecond       float64
+	RateBurst           int
+	Limits              limits
 	// SlowQuery is the duration past which a database query is logged.
 	SlowQuery time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
-		DatabaseURL:       getenv("DATABASE_URL"),
-		TemporalAddress:   getenv("TEMPORAL_ADDRESS"),
-		TemporalNamespace: or(getenv("TEMPORAL_NAMESPACE"), "default"),
-		DataDir:           or(getenv("TICKETD_DATA_DIR"), "./data"),
-		JWTSecret:         getenv("TICKETD_JWT_SECRET"),
-		HTTPAddr:          or(getenv("HTTP_ADDR"), "127.0.0.1:8080"),
-		LogLevel:          or(getenv("LOG_LEVEL"), "info"),
-		LogFormat:         getenv("LOG_FORMAT"),
-		RatePerSecond:     50,
-		RateBurst:         100,
-		SlowQuery:         200 * time.Millisecond,
+		DatabaseURL:         getenv("DATABASE_URL"),
+		TemporalAddress:     getenv("TEMPORAL_ADDRESS"),
+		TemporalNamespace:   or(getenv("TEMPORAL_NAMESPACE"), "default"),
+		TemporalCompression: getenv("TEMPORAL_GRPC_COMPRESSION"),
+		DataDir:             or(getenv("TICKETD_DATA_DIR"), "./data"),
+		JWTSecret:           getenv("TICKETD_JWT_SECRET"),
+		HTTPAddr:            or(getenv("HTTP_ADDR"), "127.0.0.1:8080"),
+		LogLevel:            or(getenv("LOG_LEVEL"), "info"),
+		LogFormat:           getenv("LOG_FORMAT"),
+		RatePerSecond:       50,
+		RateBurst:           100,
+		SlowQuery:           200 * time.Millisecond,
 	}
 	if v := getenv("TICKETD_SLOW_QUERY"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -61,6 +66,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return cfg, fmt.Errorf("TICKETD_SLOW_QUERY %q: want a duration such as 200ms (0 disables)", v)
 		}
 		cfg.SlowQuery = d
+	}
+	if v := cfg.TemporalCompression; v != "" {
+		if _, err := workflows.GrpcCompression(v); err != nil {
+			return cfg, fmt.Errorf("TEMPORAL_GRPC_COMPRESSION: %w", err)
+		}
 	}
 	if v := getenv("TICKETD_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -180,14 +190,34 @@ func (c config) jwtSecret(create bool) ([]byte, error) {
 	return []byte(secret), nil
 }
 
+// temporalCompression is TEMPORAL_GRPC_COMPRESSION, else gzip (the SDK's
+// default) for a cluster across a network and none for the embedded server
+// on loopback, where compressing every poll, history and completion costs
+// CPU on both ends and saves nothing.
+func (c config) temporalCompression(embedded bool) string {
+	switch {
+	case c.TemporalCompression != "":
+		return c.TemporalCompression
+	case embedded:
+		return "none"
+	}
+	return "gzip"
+}
+
 // dialTemporal makes a client for the frontend at addr. It connects lazily,
 // so the API starts (and /readyz reports) while Temporal is still down.
-func (c config) dialTemporal(addr string, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
+// embedded says the frontend runs in this process (ticketd dev's).
+func (c config) dialTemporal(addr string, embedded bool, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
+	gc, err := workflows.GrpcCompression(c.temporalCompression(embedded))
+	if err != nil {
+		return nil, err
+	}
 	cl, err := client.NewLazyClient(client.Options{
-		HostPort:       addr,
-		Namespace:      c.TemporalNamespace,
-		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		MetricsHandler: metrics,
+		HostPort:          addr,
+		Namespace:         c.TemporalNamespace,
+		Logger:            tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		MetricsHandler:    metrics,
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: gc},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", addr, err)

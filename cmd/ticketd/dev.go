@@ -85,7 +85,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	tc, err := cfg.dialTemporal(addr, log, tel.handler)
+	tc, err := cfg.dialTemporal(addr, cfg.TemporalAddress == "", log, tel.handler)
 	if err != nil {
 		return err
 	}

@@ -195,7 +195,7 @@ func (c config) connect(log *slog.Logger, metrics client.MetricsHandler) (*gorm.
 	if err != nil {
 		return nil, nil, err
 	}
-	tc, err := c.dialTemporal(or(c.TemporalAddress, "127.0.0.1:7233"), log, metrics)
+	tc, err := c.dialTemporal(or(c.TemporalAddress, "127.0.0.1:7233"), false, log, metrics)
 	if err != nil {
 		closeDB(db)
 		return nil, nil, err
