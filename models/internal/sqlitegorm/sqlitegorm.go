@@ -55,7 +55,7 @@ func (d *Dialector) Initialize(db *gorm.DB) error {
 		if err != nil {
 			return fmt.Errorf("open sqlite %q: %w", d.DSN, err)
 		}
-		db.ConnPool = conn
+		db.ConnPool = newPool(conn)
 	}
 	db.ClauseBuilders["LIMIT"] = buildLimit
 	return nil

@@ -1,0 +1,88 @@
+package sqlitegorm
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// pool is the connection pool with SQLite's single writer kept in Go: a
+// transaction, or a statement run outside one with Exec, waits here for the
+// write before it takes a connection.
+//
+// SQLite lets one connection write at a time. Without this, a transaction
+// that finds the write lock taken (BEGIN IMMEDIATE) gets SQLITE_BUSY and
+// SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, … ms between tries,
+// so a write that waited for a 1 ms commit often slept 5 or 25 ms; here the
+// next writer starts as soon as the last one commits. Reads take no turn:
+// in WAL mode they never wait for the writer. Another process writing the
+// same file (a ticketd admin command) still meets the busy handler.
+//
+// A writer must not wait for a second write of its own while it holds its
+// turn (an Exec on the pool inside a transaction); SQLite would have made
+// that statement wait for the transaction's lock until the busy timeout.
+type pool struct {
+	*sql.DB
+	turn chan struct{} // holds a value while a writer has its turn
+}
+
+func newPool(db *sql.DB) *pool { return &pool{DB: db, turn: make(chan struct{}, 1)} }
+
+func (p *pool) take(ctx context.Context) error {
+	select {
+	case p.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *pool) give() { <-p.turn }
+
+// GetDBConn lets gorm's DB() reach the *sql.DB.
+func (p *pool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
+
+// BeginTx begins a transaction once it is this writer's turn; the turn ends
+// with the transaction.
+func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if err := p.take(ctx); err != nil {
+		return nil, err
+	}
+	t, err := p.DB.BeginTx(ctx, opts)
+	if err != nil {
+		p.give()
+		return nil, err
+	}
+	return &tx{Tx: t, db: p.DB, give: sync.OnceFunc(p.give)}, nil
+}
+
+// ExecContext runs a statement outside a transaction in the writer's turn.
+func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := p.take(ctx); err != nil {
+		return nil, err
+	}
+	defer p.give()
+	return p.DB.ExecContext(ctx, query, args...)
+}
+
+// tx is a transaction holding the writer's turn until it ends.
+type tx struct {
+	*sql.Tx
+	db   *sql.DB
+	give func()
+}
+
+func (t *tx) Commit() error {
+	defer t.give()
+	return t.Tx.Commit()
+}
+
+func (t *tx) Rollback() error {
+	defer t.give()
+	return t.Tx.Rollback()
+}
+
+// GetDBConn lets gorm's DB() reach the *sql.DB from inside a transaction.
+func (t *tx) GetDBConn() (*sql.DB, error) { return t.db, nil }
