@@ -8,27 +8,42 @@ import (
 	"gorm.io/gorm"
 )
 
-// pool is the connection pool with SQLite's single writer kept in Go: a
-// transaction, or a statement run outside one with Exec, waits here for the
-// write before it takes a connection.
+// pool is the connection pool. It keeps SQLite's single writer in Go, and
+// prepares the statements of write transactions once per connection.
 //
-// SQLite lets one connection write at a time. Without this, a transaction
-// that finds the write lock taken (BEGIN IMMEDIATE) gets SQLITE_BUSY and
+// Writers. SQLite lets one connection write at a time. A transaction that
+// finds the write lock taken (BEGIN IMMEDIATE) gets SQLITE_BUSY, and
 // SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, … ms between tries,
-// so a write that waited for a 1 ms commit often slept 5 or 25 ms; here the
-// next writer starts as soon as the last one commits. Reads take no turn:
-// in WAL mode they never wait for the writer. Another process writing the
-// same file (a ticketd admin command) still meets the busy handler.
+// so a write that waited for a 1 ms commit often slept 5 or 25 ms. Here a
+// transaction, or a statement run outside one with Exec, waits for its turn
+// before it takes a connection, and the next writer starts as soon as the
+// last one commits. Reads take no turn: in WAL mode they never wait for the
+// writer. Another process writing the same file (a ticketd admin command)
+// still meets the busy handler.
 //
 // A writer must not wait for a second write of its own while it holds its
 // turn (an Exec on the pool inside a transaction); SQLite would have made
 // that statement wait for the transaction's lock until the busy timeout.
+//
+// Statements. SQLite compiles each statement it is given, and the driver
+// finalizes it after one use, so every statement of a ticket change's
+// transaction (the compare-and-set update, the event, the update record,
+// the counts) was compiled anew each time. In a write transaction the pool
+// runs a prepared statement per query text instead (stmtCache), which
+// database/sql prepares once on each connection it runs on. Statements
+// outside transactions stay one-shot: prepared too, they let writers meet
+// SQLITE_BUSY now and then despite the turns (seen in TestWritersTakeTurns
+// with a busy timeout of zero; the cause was not found), and on the hot path
+// they are reads of one row, cheap to compile.
 type pool struct {
 	*sql.DB
-	turn chan struct{} // holds a value while a writer has its turn
+	turn  chan struct{} // holds a value while a writer has its turn
+	stmts *stmtCache
 }
 
-func newPool(db *sql.DB) *pool { return &pool{DB: db, turn: make(chan struct{}, 1)} }
+func newPool(db *sql.DB) *pool {
+	return &pool{DB: db, turn: make(chan struct{}, 1), stmts: newStmtCache(db, maxCachedStmts)}
+}
 
 func (p *pool) take(ctx context.Context) error {
 	select {
@@ -55,7 +70,7 @@ func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool,
 		p.give()
 		return nil, err
 	}
-	return &tx{Tx: t, db: p.DB, give: sync.OnceFunc(p.give)}, nil
+	return &tx{Tx: t, db: p.DB, stmts: p.stmts, give: sync.OnceFunc(p.give)}, nil
 }
 
 // ExecContext runs a statement outside a transaction in the writer's turn.
@@ -70,8 +85,39 @@ func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.
 // tx is a transaction holding the writer's turn until it ends.
 type tx struct {
 	*sql.Tx
-	db   *sql.DB
-	give func()
+	db    *sql.DB
+	stmts *stmtCache
+	give  func()
+}
+
+// stmt is query's cached statement bound to this transaction's connection
+// (prepared on it once, then reused by every transaction that gets it).
+func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st := t.stmts.get(ctx, query); st != nil {
+		return t.StmtContext(ctx, st)
+	}
+	return nil
+}
+
+func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
 func (t *tx) Commit() error {
