@@ -164,12 +164,18 @@ func floorBench(ctx context.Context, cfg config, c *client, progress io.Writer) 
 	return rep, nil
 }
 
+// minFloorSamples is the fewest requests each side of a comparison makes:
+// the p99 of fewer than 100 is only their maximum, one stray pause, and with
+// one client 6 rounds of 10 make 60.
+const minFloorSamples = 200
+
 // alternate measures a against b with n clients: cfg.floorRounds rounds,
-// each a batch of a then a batch of b of cfg.floorBatch requests per
-// client.
+// each a batch of a then a batch of b of cfg.floorBatch requests per client,
+// or more, to reach minFloorSamples on each side.
 func alternate(ctx context.Context, cfg config, bar *progressBar, name string, n int, a, b func(ctx context.Context, w, seq int) outcome) pairResult {
 	batch := cfg
-	batch.requests, batch.duration = cfg.floorBatch*n, 0
+	perRound := (minFloorSamples + cfg.floorRounds - 1) / cfg.floorRounds
+	batch.requests, batch.duration = max(cfg.floorBatch*n, perRound), 0
 	var ra, rb []result
 	for range cfg.floorRounds {
 		if ctx.Err() != nil {
