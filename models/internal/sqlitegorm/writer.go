@@ -24,6 +24,8 @@ import (
 // A writer must not wait for a second write of its own while it holds its
 // turn (an Exec on the pool inside a transaction); SQLite would have made
 // that statement wait for the transaction's lock until the busy timeout.
+// And every transaction must end: gorm's Transaction commits or rolls back
+// on every path, and ticketd begins none otherwise.
 //
 // Statements. SQLite compiles each statement it is given, and the driver
 // finalizes it after one use, so every statement of a ticket change's
@@ -92,6 +94,9 @@ type tx struct {
 
 // stmt is query's cached statement bound to this transaction's connection
 // (prepared on it once, then reused by every transaction that gets it).
+// The first use of a query prepares it on another connection of the pool
+// as well (database/sql has no statement of the pool without one), so the
+// pool needs two connections or more; models.Open gives it 8.
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st := t.stmts.get(ctx, query); st != nil {
 		return t.StmtContext(ctx, st)
