@@ -329,7 +329,11 @@ func (s *Store) GetIdempotencyKey(ctx context.Context, userID, key string) (Idem
 // increase; a number allocated for a create that then failed is skipped.
 func (s *Store) NextTicketNumber(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Raw("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value", "ticket_number").Scan(&n).Error
+	// In a transaction: on SQLite that is what takes a writer's turn (a
+	// write sent as a query, for its RETURNING, cannot hold one).
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Raw("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value", "ticket_number").Scan(&n).Error
+	})
 	if err == nil && n == 0 {
 		err = fmt.Errorf("counter ticket_number missing: %w", ErrNotFound)
 	}

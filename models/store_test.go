@@ -721,3 +721,35 @@ func TestIsUnavailable(t *testing.T) {
 		}
 	})
 }
+
+// On SQLite the allocation takes a writer's turn: with a busy timeout of
+// zero, a writer that met another in SQLite itself would fail at once.
+func TestNextTicketNumberTakesTurns(t *testing.T) {
+	dsn := "file:" + filepath.Join(t.TempDir(), "t.db") +
+		"?_pragma=busy_timeout(0)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite"
+	db, err := models.Open("sqlite:"+dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeDB(db) })
+	if err := migrations.Up(db); err != nil {
+		t.Fatal(err)
+	}
+	s := models.NewStore(db)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16*20)
+	for range 16 {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := s.NextTicketNumber(context.Background()); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

@@ -3,6 +3,7 @@ package sqlitegorm
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 )
 
@@ -10,6 +11,19 @@ import (
 // the same text every time, but a query with an IN list has one text per
 // list length. Past the bound, queries run unprepared as before.
 const maxCachedStmts = 512
+
+// cacheable says whether a text is a query or a data change, which call
+// sites repeat; save points (gorm names each one afresh), schema changes
+// and pragmas run once and stay one-shot.
+func cacheable(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	for _, verb := range []string{"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"} {
+		if len(q) >= len(verb) && strings.EqualFold(q[:len(verb)], verb) {
+			return true
+		}
+	}
+	return false
+}
 
 // stmtCache holds a prepared statement per query text.
 type stmtCache struct {
@@ -25,9 +39,13 @@ func newStmtCache(db *sql.DB, max int) *stmtCache {
 }
 
 // get returns query's prepared statement, preparing it on first use; nil
-// when the cache is full or the query does not prepare (its error then
-// comes from running it unprepared, as it would have).
+// when the text is not cacheable, the cache is full or the query does not
+// prepare (its error then comes from running it unprepared, as it would
+// have).
 func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
+	if !cacheable(query) {
+		return nil
+	}
 	c.mu.RLock()
 	st, ok := c.stmts[query]
 	full := len(c.stmts) >= c.max

@@ -21,6 +21,10 @@ import (
 // writer. Another process writing the same file (a ticketd admin command)
 // still meets the busy handler.
 //
+// A write sent as a query (UPDATE … RETURNING with Raw and Scan) takes no
+// turn outside a transaction, since the turn would have to last until its
+// rows are closed: run such writes in a transaction.
+//
 // A writer must not wait for a second write of its own while it holds its
 // turn (an Exec on the pool inside a transaction); SQLite would have made
 // that statement wait for the transaction's lock until the busy timeout.
@@ -97,6 +101,11 @@ type tx struct {
 // The first use of a query prepares it on another connection of the pool
 // as well (database/sql has no statement of the pool without one), so the
 // pool needs two connections or more; models.Open gives it 8.
+//
+// Runs of the same text in one transaction share that statement: a query's
+// rows must be closed before its text runs again there. gorm's Find, Take
+// and Scan read every row before they return; a loop over Rows() that ran
+// the same query inside would not be safe.
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st := t.stmts.get(ctx, query); st != nil {
 		return t.StmtContext(ctx, st)

@@ -195,23 +195,58 @@ func TestTransactionStatementsArePreparedOnce(t *testing.T) {
 		t.Fatalf("%d cached statements after 20 transactions of the same two, want 2", n)
 	}
 	// A schema change recompiles a cached statement (SQLite does on its
-	// next step): the transaction's SELECT * sees the new column.
-	if err := db.Exec(`ALTER TABLE counters ADD COLUMN note TEXT NOT NULL DEFAULT 'x'`).Error; err != nil {
-		t.Fatal(err)
-	}
+	// next step): the SELECT * cached before the change sees the new column.
 	var row struct {
 		N    int
 		Note string
 	}
 	if err := db.Transaction(func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT * FROM counters WHERE id = 1`).Scan(&row).Error
-	}); err != nil {
+	}); err != nil || row.N != 20 || row.Note != "" {
+		t.Fatalf("row %+v (%v) before the schema change", row, err)
+	}
+	if n := p.stmts.len(); n != 3 {
+		t.Fatalf("%d cached statements, want 3 with the SELECT *", n)
+	}
+	if err := db.Exec(`ALTER TABLE counters ADD COLUMN note TEXT NOT NULL DEFAULT 'x'`).Error; err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Transaction(func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT * FROM counters WHERE id = 1`).Scan(&row).Error
 	}); err != nil || row.N != 20 || row.Note != "x" {
 		t.Fatalf("row %+v (%v), want n 20 and the new column", row, err)
+	}
+	if n := p.stmts.len(); n != 3 {
+		t.Fatalf("%d cached statements after the schema change, want still 3", n)
+	}
+}
+
+func TestOnlyRepeatedStatementsAreCached(t *testing.T) {
+	db := open(t, 0)
+	p := db.ConnPool.(*pool)
+	// Nested transactions make save points, each under a name of its own.
+	for range 5 {
+		_ = db.Transaction(func(tx *gorm.DB) error {
+			_ = tx.Transaction(func(tx2 *gorm.DB) error { return errors.New("roll back to the save point") })
+			return tx.Exec(`CREATE TABLE IF NOT EXISTS t (x INTEGER)`).Error
+		})
+	}
+	if n := p.stmts.len(); n != 0 {
+		t.Fatalf("%d cached statements after save points and DDL, want none", n)
+	}
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{
+		{"SELECT 1", true}, {"  select 1", true}, {"(SELECT 1) UNION (SELECT 2)", true},
+		{"INSERT INTO t VALUES (1)", true}, {"update t set x = 2", true}, {"DELETE FROM t", true},
+		{"WITH a AS (SELECT 1) SELECT * FROM a", true},
+		{"SAVEPOINT sp123", false}, {"RELEASE SAVEPOINT sp123", false}, {"CREATE INDEX i ON t (x)", false},
+		{"PRAGMA foreign_keys", false}, {"", false},
+	} {
+		if got := cacheable(tc.query); got != tc.want {
+			t.Errorf("cacheable(%q) = %v, want %v", tc.query, got, tc.want)
+		}
 	}
 }
 
