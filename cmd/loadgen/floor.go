@@ -70,12 +70,8 @@ type floorReport struct {
 // floorBench runs the comparisons against the Temporal server at
 // cfg.temporalAddr.
 func floorBench(ctx context.Context, cfg config, c *client, progress io.Writer) (floorReport, error) {
-	compression, err := workflows.GrpcCompression(cfg.compression)
-	if err != nil {
-		return floorReport{}, err
-	}
 	tc, err := temporal.Dial(temporal.Options{HostPort: cfg.temporalAddr, Namespace: cfg.namespace,
-		Logger: quietLogger{}, ConnectionOptions: temporal.ConnectionOptions{GrpcCompression: compression}})
+		Logger: quietLogger{}, ConnectionOptions: temporal.ConnectionOptions{GrpcCompression: cfg.compression}})
 	if err != nil {
 		return floorReport{}, fmt.Errorf("dial temporal at %s: %w", cfg.temporalAddr, err)
 	}

@@ -54,6 +54,8 @@ import (
 	"syscall"
 	"time"
 
+	temporal "go.temporal.io/sdk/client"
+
 	"github.com/ticketd/ticketd/workflows"
 )
 
@@ -86,7 +88,7 @@ type config struct {
 	floorRounds  int
 	floorBatch   int
 	floorOnly    bool
-	compression  string
+	compression  temporal.GrpcCompression // of the floor's client, as ticketd's
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -108,7 +110,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&cfg.floorRounds, "floor-rounds", 6, "alternating rounds per floor comparison")
 	fs.IntVar(&cfg.floorBatch, "floor-batch", 10, "requests per client in each batch of a floor round")
 	fs.BoolVar(&cfg.floorOnly, "floor-only", false, "run only the floor comparison")
-	fs.StringVar(&cfg.compression, "temporal-compression", "none", "gRPC compression of the floor's Temporal client, gzip or none: the same as that ticketd's (TEMPORAL_GRPC_COMPRESSION; ticketd dev's embedded server: none)")
+	compression := fs.String("temporal-compression", "none", "gRPC compression of the floor's Temporal client, gzip or none: the same as that ticketd's (TEMPORAL_GRPC_COMPRESSION; ticketd dev's embedded server: none)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -122,7 +124,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if cfg.floorRounds < 1 || cfg.floorBatch < 1 {
 		return cfg, errors.New("--floor-rounds and --floor-batch must be positive")
 	}
-	if _, err := workflows.GrpcCompression(cfg.compression); err != nil {
+	var err error
+	if cfg.compression, err = workflows.GrpcCompression(*compression); err != nil {
 		return cfg, fmt.Errorf("--temporal-compression: %w", err)
 	}
 	if cfg.temporalAddr != "" {

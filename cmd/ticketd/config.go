@@ -31,7 +31,7 @@ type config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	// TemporalCompression is TEMPORAL_GRPC_COMPRESSION: "gzip", "none", or
-	// "" for the command's default (see grpcCompression).
+	// "" for the command's default (see temporalCompression).
 	TemporalCompression string
 	DataDir             string
 	JWTSecret           string

@@ -200,9 +200,12 @@ func TestTransactionStatementsArePreparedOnce(t *testing.T) {
 		N    int
 		Note string
 	}
-	if err := db.Transaction(func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT * FROM counters WHERE id = 1`).Scan(&row).Error
-	}); err != nil || row.N != 20 || row.Note != "" {
+	selectAll := func() error {
+		return db.Transaction(func(tx *gorm.DB) error {
+			return tx.Raw(`SELECT * FROM counters WHERE id = 1`).Scan(&row).Error
+		})
+	}
+	if err := selectAll(); err != nil || row.N != 20 || row.Note != "" {
 		t.Fatalf("row %+v (%v) before the schema change", row, err)
 	}
 	if n := p.stmts.len(); n != 3 {
@@ -211,9 +214,7 @@ func TestTransactionStatementsArePreparedOnce(t *testing.T) {
 	if err := db.Exec(`ALTER TABLE counters ADD COLUMN note TEXT NOT NULL DEFAULT 'x'`).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Transaction(func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT * FROM counters WHERE id = 1`).Scan(&row).Error
-	}); err != nil || row.N != 20 || row.Note != "x" {
+	if err := selectAll(); err != nil || row.N != 20 || row.Note != "x" {
 		t.Fatalf("row %+v (%v), want n 20 and the new column", row, err)
 	}
 	if n := p.stmts.len(); n != 3 {
